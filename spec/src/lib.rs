@@ -14,8 +14,10 @@ pub mod chain;
 pub mod hash;
 pub mod json;
 pub mod keys;
+pub mod policy;
 pub mod receipt;
 pub mod text;
+pub mod token;
 pub mod url;
 
 pub use action::{ActionError, ActionIdentity, ProposedAction};
