@@ -11,6 +11,7 @@
 
 pub mod action;
 pub mod chain;
+pub mod conformance;
 pub mod hash;
 pub mod json;
 pub mod keys;
