@@ -122,7 +122,8 @@ pub struct ActionIdentity {
     pub path: String,
     /// The canonical query (§4.2).
     pub query: Vec<(String, String)>,
-    /// Whether the URL carries a `#` (brokers refuse such actions).
+    /// Whether the URL carries a non-empty `#fragment` (brokers refuse such
+    /// actions; an empty one carries nothing, as for the reference).
     pub has_fragment: bool,
     pub intent_canonical_json: String,
     pub intent_hash: String,
@@ -164,7 +165,7 @@ impl ActionIdentity {
             host,
             path,
             query,
-            has_fragment: split.has_fragment_marker,
+            has_fragment: !split.fragment.is_empty(),
             intent_canonical_json,
             intent_hash,
             fingerprint_canonical_json,

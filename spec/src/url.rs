@@ -34,9 +34,6 @@ pub struct SplitUrl {
     pub path: String,
     pub query: String,
     pub fragment: String,
-    /// Whether a `#` was present (Python loses the difference between an
-    /// empty fragment and none; brokers must refuse both).
-    pub has_fragment_marker: bool,
 }
 
 fn is_c0_or_space(c: char) -> bool {
@@ -79,10 +76,7 @@ pub fn urlsplit(url: &str) -> Result<SplitUrl, UrlError> {
             check_bracketed_host(host)?;
         }
     }
-    let (before_fragment, fragment, has_fragment_marker) = match rest.split_once('#') {
-        Some((before, fragment)) => (before, fragment, true),
-        None => (rest, "", false),
-    };
+    let (before_fragment, fragment) = rest.split_once('#').unwrap_or((rest, ""));
     let (path, query) = before_fragment
         .split_once('?')
         .unwrap_or((before_fragment, ""));
@@ -93,7 +87,6 @@ pub fn urlsplit(url: &str) -> Result<SplitUrl, UrlError> {
         path: path.to_owned(),
         query: query.to_owned(),
         fragment: fragment.to_owned(),
-        has_fragment_marker,
     })
 }
 

@@ -17,8 +17,22 @@ pub fn python_float_repr(value: f64) -> String {
     if value.is_infinite() {
         return if value > 0.0 { "inf" } else { "-inf" }.to_owned();
     }
-    // `{:e}` yields the shortest round-trip digits, e.g. "-1.5e-5", "0e0".
-    let sci = format!("{value:e}");
+    // `{:e}` yields the shortest round-trip digits, e.g. "-1.5e-5", "0e0",
+    // but when several digit strings of that length round-trip it does not
+    // always pick the one nearest the exact value, as Python does (ties to
+    // even). Exact formatting at that length gives the nearest; keep it when
+    // it still reads back to the same double.
+    let shortest = format!("{value:e}");
+    let digit_count = shortest
+        .split('e')
+        .next()
+        .map_or(1, |m| m.bytes().filter(u8::is_ascii_digit).count());
+    let nearest = format!("{value:.*e}", digit_count.saturating_sub(1));
+    let sci = if nearest.parse::<f64>() == Ok(value) {
+        nearest
+    } else {
+        shortest
+    };
     let (mantissa, exponent) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
     let (negative, mantissa) = match mantissa.strip_prefix('-') {
@@ -94,6 +108,7 @@ mod tests {
             (1.7976931348623157e308, "1.7976931348623157e+308"),
             (123456789.123456789, "123456789.12345679"),
             (-2.5e-8, "-2.5e-08"),
+            (-2099857059292090.25, "-2099857059292090.2"),
         ];
         for (value, expected) in cases {
             assert_eq!(python_float_repr(value), expected, "repr({value:e})");

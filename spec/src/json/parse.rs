@@ -11,7 +11,7 @@ use super::value::{Map, Value};
 
 /// Nesting depth beyond which a document is refused rather than risking the
 /// stack. Well above anything an action or receipt contains.
-pub const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 512;
 
 /// Python refuses to convert integers longer than this (sys.int_info), so a
 /// ledger line carrying one is unparseable for the reference too.
