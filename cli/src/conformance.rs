@@ -23,7 +23,10 @@ pub fn run() -> anyhow::Result<Outcome> {
         tally.entry(r.file).or_default()[slot] += 1;
     }
     println!("delego Conformance Test Kit (spec 0.3, vectors from the upstream CTK)\n");
-    println!("{:<24} {:>7} {:>7} {:>7} {:>18}", "vector file", "cases", "pass", "fail", "needs authorizer");
+    println!(
+        "{:<24} {:>7} {:>7} {:>7} {:>18}",
+        "vector file", "cases", "pass", "fail", "needs authorizer"
+    );
     println!("{}", "-".repeat(67));
     let mut totals = [0usize; 3];
     for file in &order {
@@ -31,11 +34,18 @@ pub fn run() -> anyhow::Result<Outcome> {
         totals[0] += pass;
         totals[1] += fail;
         totals[2] += pending;
-        println!("{file:<24} {:>7} {pass:>7} {fail:>7} {pending:>18}", pass + fail + pending);
+        println!(
+            "{file:<24} {:>7} {pass:>7} {fail:>7} {pending:>18}",
+            pass + fail + pending
+        );
     }
     println!("{}", "-".repeat(67));
     let [pass, fail, pending] = totals;
-    println!("{:<24} {:>7} {pass:>7} {fail:>7} {pending:>18}", "total", pass + fail + pending);
+    println!(
+        "{:<24} {:>7} {pass:>7} {fail:>7} {pending:>18}",
+        "total",
+        pass + fail + pending
+    );
     for r in &results {
         if let Status::Fail(why) = &r.status {
             println!("FAIL {} / {}: {why}", r.file, r.name);
@@ -47,5 +57,9 @@ pub fn run() -> anyhow::Result<Outcome> {
              their outcomes are the authorizer's (the firewall) to reproduce."
         );
     }
-    Ok(if fail == 0 { Outcome::Success } else { Outcome::CheckFailed })
+    Ok(if fail == 0 {
+        Outcome::Success
+    } else {
+        Outcome::CheckFailed
+    })
 }

@@ -19,8 +19,14 @@ fn hash_line(line: &str) -> Result<Value, String> {
     let mut out = Map::new();
     out.insert("intent_hash".into(), id.intent_hash.into());
     out.insert("action_fingerprint".into(), id.action_fingerprint.into());
-    out.insert("fingerprint_canonical_json".into(), id.fingerprint_canonical_json.into());
-    out.insert("intent_canonical_json".into(), id.intent_canonical_json.into());
+    out.insert(
+        "fingerprint_canonical_json".into(),
+        id.fingerprint_canonical_json.into(),
+    );
+    out.insert(
+        "intent_canonical_json".into(),
+        id.intent_canonical_json.into(),
+    );
     out.insert("summary".into(), id.summary.into());
     Ok(Value::Object(out))
 }
@@ -50,11 +56,18 @@ pub fn run(file: Option<&Path>) -> anyhow::Result<Outcome> {
         let output = result.unwrap_or_else(|message| {
             failed = true;
             let mut error = Map::new();
-            error.insert("error".into(), format!("line {}: {message}", index + 1).into());
+            error.insert(
+                "error".into(),
+                format!("line {}: {message}", index + 1).into(),
+            );
             Value::Object(error)
         });
         writeln!(out, "{}", to_canonical_string(&output)).context("cannot write output")?;
     }
     out.flush().context("cannot write output")?;
-    Ok(if failed { Outcome::CheckFailed } else { Outcome::Success })
+    Ok(if failed {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Success
+    })
 }

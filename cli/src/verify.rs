@@ -10,7 +10,6 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use delego_spec::chain::{AnchorStatus, ChainVerifier, HeadAnchor};
 use delego_spec::keys::verifying_key_from_pem;
-use delego_spec::text::python_splitlines;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::exit::Outcome;
@@ -83,15 +82,13 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             break;
         }
         progress.inc(read as u64);
-        // Invalid UTF-8 becomes U+FFFD, so the damaged receipt is reported
-        // (the reference would abort the whole walk instead).
+        // Each block ends at '\n', so no line is split across blocks. Invalid
+        // UTF-8 becomes U+FFFD, so the damaged receipt is reported (the
+        // reference would abort the whole walk instead).
         verifier.push_text(&String::from_utf8_lossy(&line));
     }
     progress.finish_and_clear();
     let report = verifier.finish();
-    // A block from read_until ends at '\n', so python_splitlines never sees a
-    // line split across blocks; keep the import used for that guarantee.
-    let _ = python_splitlines;
 
     if !report.is_valid() {
         println!("AUDIT CHAIN FAILED:");

@@ -178,7 +178,13 @@ impl ActionIdentity {
     /// The ≤0.2 preimage (no `query` key), for verifying ledgers written by
     /// 0.1–0.2 implementations.
     pub fn fingerprint_v02_canonical_json(&self) -> String {
-        fingerprint_preimage(&self.method, &self.host, &self.params_canonical_json, &self.path, None)
+        fingerprint_preimage(
+            &self.method,
+            &self.host,
+            &self.params_canonical_json,
+            &self.path,
+            None,
+        )
     }
 
     /// The ≤0.2 action fingerprint.
@@ -251,18 +257,40 @@ mod tests {
             id.fingerprint_canonical_json,
             r#"{"host":"api.example.com","method":"GET","params":{},"path":"/accounts/me","query":[]}"#
         );
-        assert_eq!(id.intent_hash, "ec949034e985a92f3bcd9f9ab8313a80005157698f748f2b8df6163c04af4619");
-        assert_eq!(id.action_fingerprint, "051bae652ac13aa7eda6389a289e084c3414f9cd2b229544a679b47b21003d06");
+        assert_eq!(
+            id.intent_hash,
+            "ec949034e985a92f3bcd9f9ab8313a80005157698f748f2b8df6163c04af4619"
+        );
+        assert_eq!(
+            id.action_fingerprint,
+            "051bae652ac13aa7eda6389a289e084c3414f9cd2b229544a679b47b21003d06"
+        );
         assert_eq!(id.summary, "GET api.example.com/accounts/me");
     }
 
     #[test]
     fn refuses_malformed_actions_naming_the_field() {
-        let err = |json: &str| ProposedAction::from_value(&parse(json).unwrap()).unwrap_err().to_string();
-        assert_eq!(err(r#"{"method":"GET","url":"u"}"#), "missing field 'instruction'");
-        assert_eq!(err(r#"{"instruction":"i","method":1,"url":"u"}"#), "field 'method' must be a string, got a number");
-        assert_eq!(err(r#"{"instruction":"i","method":"GET","url":"u","params":[]}"#), "field 'params' must be an object, got an array");
-        assert_eq!(err(r#"{"instruction":"i","method":"GET","url":"u","param":{}}"#), "unknown field 'param' (allowed: instruction, method, url, params)");
+        let err = |json: &str| {
+            ProposedAction::from_value(&parse(json).unwrap())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(r#"{"method":"GET","url":"u"}"#),
+            "missing field 'instruction'"
+        );
+        assert_eq!(
+            err(r#"{"instruction":"i","method":1,"url":"u"}"#),
+            "field 'method' must be a string, got a number"
+        );
+        assert_eq!(
+            err(r#"{"instruction":"i","method":"GET","url":"u","params":[]}"#),
+            "field 'params' must be an object, got an array"
+        );
+        assert_eq!(
+            err(r#"{"instruction":"i","method":"GET","url":"u","param":{}}"#),
+            "unknown field 'param' (allowed: instruction, method, url, params)"
+        );
         assert_eq!(err("[]"), "an action must be a JSON object, got an array");
     }
 
@@ -271,6 +299,9 @@ mod tests {
         let id = action(r#"{"instruction":"x","method":"post","url":"https://API.example.com/orders","params":{"b":1.0,"a":"é"}}"#)
             .identity()
             .unwrap();
-        assert_eq!(id.summary, r#"POST api.example.com/orders {"a":"é","b":1.0}"#);
+        assert_eq!(
+            id.summary,
+            r#"POST api.example.com/orders {"a":"é","b":1.0}"#
+        );
     }
 }

@@ -17,7 +17,9 @@ use std::str::FromStr;
 use ed25519_dalek::VerifyingKey;
 
 use crate::hash::sha256_hex;
-use crate::json::{parse, python_eq, python_repr, python_str, to_canonical_string, Map, Number, Value};
+use crate::json::{
+    parse, python_eq, python_repr, python_str, to_canonical_string, Map, Number, Value,
+};
 use crate::receipt::{verify_entry_signature, GENESIS, PAYLOAD_FIELDS};
 use crate::text::python_splitlines;
 
@@ -164,7 +166,8 @@ impl<'k> ChainVerifier<'k> {
             Some(seq) => format!("seq {}", python_str(seq)),
             None => format!("line {line_number}"),
         };
-        let Some(object) = object.filter(|o| PAYLOAD_FIELDS.iter().all(|k| o.contains_key(*k))) else {
+        let Some(object) = object.filter(|o| PAYLOAD_FIELDS.iter().all(|k| o.contains_key(*k)))
+        else {
             let missing: Vec<Value> = PAYLOAD_FIELDS
                 .iter()
                 .filter(|k| !object.is_some_and(|o| o.contains_key(**k)))
@@ -214,8 +217,9 @@ impl<'k> ChainVerifier<'k> {
         let seq = object.get("seq").cloned().unwrap_or(Value::Null);
         if let Some(expected) = self.next_seq {
             if !python_eq(&seq, &Value::from(expected)) {
-                self.problems
-                    .push(format!("{place}: out of sequence (expected seq {expected})"));
+                self.problems.push(format!(
+                    "{place}: out of sequence (expected seq {expected})"
+                ));
             }
         }
         // Resynchronise on the seq found, so one gap is reported once.
@@ -258,7 +262,9 @@ impl<'k> ChainVerifier<'k> {
         let short: String = anchor.entry_hash.chars().take(12).collect();
         let grown = seq_number(&last_seq).is_some_and(|last| last > anchor.seq);
         match found_at_seq {
-            Some(hash) if grown && python_eq(&hash, &anchored_hash) => AnchorStatus::MatchesAncestor,
+            Some(hash) if grown && python_eq(&hash, &anchored_hash) => {
+                AnchorStatus::MatchesAncestor
+            }
             Some(hash) if grown => {
                 let found: String = python_str(&hash).chars().take(12).collect();
                 self.problems.push(format!(

@@ -82,9 +82,12 @@ fn load(file: &'static str, text: &str) -> Result<Value, CaseResult> {
 }
 
 fn cases<'v>(value: &'v Value, file: &'static str) -> Result<&'v [Value], CaseResult> {
-    let list = value
-        .as_array()
-        .or_else(|| value.as_object().and_then(|o| o.get("cases")).and_then(Value::as_array));
+    let list = value.as_array().or_else(|| {
+        value
+            .as_object()
+            .and_then(|o| o.get("cases"))
+            .and_then(Value::as_array)
+    });
     list.ok_or_else(|| result(file, "load", Err("no list of cases".into())))
 }
 
@@ -139,17 +142,40 @@ fn hashing(out: &mut Vec<CaseResult>, file: &'static str, text: &str, with_query
     };
     for (i, case) in list.iter().enumerate() {
         let check = || -> Result<(), String> {
-            let action = ProposedAction::from_value(field(case, "action")?).map_err(|e| e.to_string())?;
+            let action =
+                ProposedAction::from_value(field(case, "action")?).map_err(|e| e.to_string())?;
             let id = action.identity().map_err(|e| e.to_string())?;
-            expect_eq("intent_canonical_json", &id.intent_canonical_json, text_field(case, "intent_canonical_json")?)?;
-            expect_eq("intent_hash", &id.intent_hash, text_field(case, "intent_hash")?)?;
+            expect_eq(
+                "intent_canonical_json",
+                &id.intent_canonical_json,
+                text_field(case, "intent_canonical_json")?,
+            )?;
+            expect_eq(
+                "intent_hash",
+                &id.intent_hash,
+                text_field(case, "intent_hash")?,
+            )?;
             let (canonical, fingerprint) = if with_query {
-                (id.fingerprint_canonical_json.clone(), id.action_fingerprint.clone())
+                (
+                    id.fingerprint_canonical_json.clone(),
+                    id.action_fingerprint.clone(),
+                )
             } else {
-                (id.fingerprint_v02_canonical_json(), id.action_fingerprint_v02())
+                (
+                    id.fingerprint_v02_canonical_json(),
+                    id.action_fingerprint_v02(),
+                )
             };
-            expect_eq("fingerprint_canonical_json", &canonical, text_field(case, "fingerprint_canonical_json")?)?;
-            expect_eq("action_fingerprint", &fingerprint, text_field(case, "action_fingerprint")?)
+            expect_eq(
+                "fingerprint_canonical_json",
+                &canonical,
+                text_field(case, "fingerprint_canonical_json")?,
+            )?;
+            expect_eq(
+                "action_fingerprint",
+                &fingerprint,
+                text_field(case, "action_fingerprint")?,
+            )
         };
         let name = field(case, "action")
             .ok()
@@ -172,7 +198,10 @@ fn chain(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
         if !report.is_valid() {
             return Err(format!("problems: {:?}", report.problems));
         }
-        let want: Vec<Value> = field(&expected, "seqs")?.as_array().unwrap_or_default().to_vec();
+        let want: Vec<Value> = field(&expected, "seqs")?
+            .as_array()
+            .unwrap_or_default()
+            .to_vec();
         if report.seqs != want {
             return Err(format!("seqs {:?}, expected {want:?}", report.seqs));
         }
@@ -198,7 +227,11 @@ fn chain(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
             Err(format!("problems {:?}, expected {want:?}", report.problems))
         }
     };
-    out.push(result("chain.tampered.jsonl", "tampered seq 0 fails exactly", tampered()));
+    out.push(result(
+        "chain.tampered.jsonl",
+        "tampered seq 0 fails exactly",
+        tampered(),
+    ));
 }
 
 fn tokens(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
@@ -223,13 +256,21 @@ fn tokens(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
     };
     for (i, case) in list.iter().enumerate() {
         let check = || -> Result<(), String> {
-            let verifier = TokenVerifier::new(VerifierKeys::Single(key), text_field(case, "audience")?, leeway)
-                .map_err(|e| e.to_string())?;
-            let now = field(case, "now")?.as_i64().ok_or("now is not an integer")?;
+            let verifier = TokenVerifier::new(
+                VerifierKeys::Single(key),
+                text_field(case, "audience")?,
+                leeway,
+            )
+            .map_err(|e| e.to_string())?;
+            let now = field(case, "now")?
+                .as_i64()
+                .ok_or("now is not an integer")?;
             let verdict = verifier.verify(text_field(case, "token")?, now, None);
             match (text_field(case, "expect")?, verdict) {
                 ("accept", Ok(claims)) => {
-                    let expected = field(case, "expected_claims")?.as_object().ok_or("expected_claims")?;
+                    let expected = field(case, "expected_claims")?
+                        .as_object()
+                        .ok_or("expected_claims")?;
                     for (name, want) in expected {
                         let got = match name.as_str() {
                             "fpr" => Some(claims.fpr.as_str()),
@@ -294,7 +335,9 @@ fn decisions(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
             .and_then(|a| ProposedAction::from_value(a).map_err(|e| e.to_string()))
             .and_then(|a| a.identity().map_err(|e| e.to_string()));
         let status = match parsed {
-            Ok(_) => Status::NeedsAuthorizer("outcome, rule and reasons come from policy evaluation".into()),
+            Ok(_) => Status::NeedsAuthorizer(
+                "outcome, rule and reasons come from policy evaluation".into(),
+            ),
             Err(e) => Status::Fail(e),
         };
         out.push(CaseResult {
@@ -319,13 +362,24 @@ fn resolve(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
         // The presented action's hashes are ours to reproduce; the outcome is
         // the approval store's.
         let check = || -> Result<(), String> {
-            let action = ProposedAction::from_value(field(case, "presented_action")?).map_err(|e| e.to_string())?;
+            let action = ProposedAction::from_value(field(case, "presented_action")?)
+                .map_err(|e| e.to_string())?;
             let id = action.identity().map_err(|e| e.to_string())?;
-            expect_eq("presented_fingerprint", &id.action_fingerprint, text_field(case, "presented_fingerprint")?)?;
-            expect_eq("presented_intent_hash", &id.intent_hash, text_field(case, "presented_intent_hash")?)
+            expect_eq(
+                "presented_fingerprint",
+                &id.action_fingerprint,
+                text_field(case, "presented_fingerprint")?,
+            )?;
+            expect_eq(
+                "presented_intent_hash",
+                &id.intent_hash,
+                text_field(case, "presented_intent_hash")?,
+            )
         };
         let status = match check() {
-            Ok(()) => Status::NeedsAuthorizer("hashes match; the outcome comes from approval resolution".into()),
+            Ok(()) => Status::NeedsAuthorizer(
+                "hashes match; the outcome comes from approval resolution".into(),
+            ),
             Err(e) => Status::Fail(e),
         };
         out.push(CaseResult {

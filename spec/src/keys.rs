@@ -47,8 +47,7 @@ pub fn signing_key_from_pem(pem: &str) -> Result<SigningKey, KeyError> {
 
 /// Reads a SubjectPublicKeyInfo PEM public key.
 pub fn verifying_key_from_pem(pem: &str) -> Result<VerifyingKey, KeyError> {
-    VerifyingKey::from_public_key_pem(pem.trim())
-        .map_err(|e| KeyError::BadPublicKey(e.to_string()))
+    VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| KeyError::BadPublicKey(e.to_string()))
 }
 
 /// The private key as `cryptography` writes it: PKCS#8 v1, PEM, LF endings.
@@ -104,7 +103,10 @@ mod tests {
         let key = SigningKey::from_bytes(&[7u8; 32]);
         let pem = signing_key_to_pem(&key);
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI"));
-        assert_eq!(signing_key_from_pem(&pem).unwrap().to_bytes(), key.to_bytes());
+        assert_eq!(
+            signing_key_from_pem(&pem).unwrap().to_bytes(),
+            key.to_bytes()
+        );
     }
 
     #[test]

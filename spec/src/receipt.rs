@@ -209,7 +209,10 @@ impl ReceiptPayload {
             Value::Array(self.reasons.iter().map(|r| r.as_str().into()).collect()),
         );
         map.insert("intent_hash".into(), self.intent_hash.clone().into());
-        map.insert("action_fingerprint".into(), self.action_fingerprint.clone().into());
+        map.insert(
+            "action_fingerprint".into(),
+            self.action_fingerprint.clone().into(),
+        );
         map.insert("action_summary".into(), self.action_summary.clone().into());
         map.insert("approval_id".into(), self.approval_id.clone().into());
         map.insert("prev_hash".into(), self.prev_hash.clone().into());
@@ -314,14 +317,20 @@ impl Receipt {
             }
         };
         let seq = match get("seq")? {
-            Value::Number(crate::json::Number::Int(i)) => i.as_u64().ok_or(ReceiptError::WrongType("seq"))?,
+            Value::Number(crate::json::Number::Int(i)) => {
+                i.as_u64().ok_or(ReceiptError::WrongType("seq"))?
+            }
             _ => return Err(ReceiptError::WrongType("seq")),
         };
         let reasons = get("reasons")?
             .as_array()
             .ok_or(ReceiptError::WrongType("reasons"))?
             .iter()
-            .map(|r| r.as_str().map(str::to_owned).ok_or(ReceiptError::WrongType("reasons")))
+            .map(|r| {
+                r.as_str()
+                    .map(str::to_owned)
+                    .ok_or(ReceiptError::WrongType("reasons"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Receipt {
             payload: ReceiptPayload {
@@ -399,9 +408,13 @@ mod tests {
             phase: Phase::Execution,
             outcome: Outcome::Allow,
             rule: Some("read-accounts".into()),
-            reasons: vec!["rate_limit: 1/50 per hour".into(), "executed via broker".into()],
+            reasons: vec![
+                "rate_limit: 1/50 per hour".into(),
+                "executed via broker".into(),
+            ],
             intent_hash: "ec949034e985a92f3bcd9f9ab8313a80005157698f748f2b8df6163c04af4619".into(),
-            action_fingerprint: "497e02606ea157ca8ca885cbbd33d1a8a70c40fdaf6f15c5154d858f870b8b61".into(),
+            action_fingerprint: "497e02606ea157ca8ca885cbbd33d1a8a70c40fdaf6f15c5154d858f870b8b61"
+                .into(),
             action_summary: "GET api.example.com/accounts/me".into(),
             approval_id: None,
             prev_hash: GENESIS.into(),
@@ -423,7 +436,10 @@ mod tests {
         let line = receipt.to_reference_line();
         let parsed = parse(&line).unwrap();
         assert_eq!(Receipt::from_value(&parsed).unwrap(), receipt);
-        assert_eq!(receipt.canonical_json(), crate::json::to_canonical_string(&parsed));
+        assert_eq!(
+            receipt.canonical_json(),
+            crate::json::to_canonical_string(&parsed)
+        );
         assert_eq!(
             receipt.payload.canonical_json(),
             crate::json::to_canonical_string(&receipt.payload.to_value())
@@ -438,9 +454,26 @@ mod tests {
         assert_eq!(receipt.verify(&key.verifying_key()), Ok(()));
         let mut tampered = receipt.clone();
         tampered.payload.reasons.push("x".into());
-        assert_eq!(tampered.verify(&key.verifying_key()), Err(ReceiptIntegrityError::ContentHash));
-        let spaced: String = receipt.signature.as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
-        assert!(verify_entry_signature(&key.verifying_key(), &receipt.entry_hash, &spaced));
-        assert!(!verify_entry_signature(&key.verifying_key(), &receipt.entry_hash, "zz"));
+        assert_eq!(
+            tampered.verify(&key.verifying_key()),
+            Err(ReceiptIntegrityError::ContentHash)
+        );
+        let spaced: String = receipt
+            .signature
+            .as_bytes()
+            .chunks(2)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(verify_entry_signature(
+            &key.verifying_key(),
+            &receipt.entry_hash,
+            &spaced
+        ));
+        assert!(!verify_entry_signature(
+            &key.verifying_key(),
+            &receipt.entry_hash,
+            "zz"
+        ));
     }
 }

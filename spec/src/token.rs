@@ -177,7 +177,10 @@ impl TokenIssuer {
             URL_SAFE_NO_PAD.encode(to_canonical_string(&Value::Object(claims)))
         );
         let signature = self.key.sign(signing_input.as_bytes());
-        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+        format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        )
     }
 }
 
@@ -194,7 +197,12 @@ pub enum VerifierKeys {
 pub trait ReplayGuard {
     /// Refuses a seen `jti` or a consumed `cns`; otherwise records both until
     /// at least `retain_until` (epoch seconds). Must be atomic per call.
-    fn check_and_record(&mut self, jti: &str, cns: &str, retain_until: i64) -> Result<(), TokenError>;
+    fn check_and_record(
+        &mut self,
+        jti: &str,
+        cns: &str,
+        retain_until: i64,
+    ) -> Result<(), TokenError>;
 }
 
 /// An in-memory [`ReplayGuard`] for one process; entries are dropped once
@@ -222,7 +230,12 @@ impl ReplayCache {
 }
 
 impl ReplayGuard for ReplayCache {
-    fn check_and_record(&mut self, jti: &str, cns: &str, retain_until: i64) -> Result<(), TokenError> {
+    fn check_and_record(
+        &mut self,
+        jti: &str,
+        cns: &str,
+        retain_until: i64,
+    ) -> Result<(), TokenError> {
         if self.seen_jti.contains_key(jti) {
             return Err(TokenError::ReplayedJti);
         }
@@ -256,7 +269,11 @@ fn decode_json_segment(segment: &str) -> Result<Value, String> {
 
 impl TokenVerifier {
     /// A verifier requiring `aud == audience` exactly, with a bounded skew.
-    pub fn new(keys: VerifierKeys, audience: impl Into<String>, leeway_seconds: u64) -> Result<TokenVerifier, TokenError> {
+    pub fn new(
+        keys: VerifierKeys,
+        audience: impl Into<String>,
+        leeway_seconds: u64,
+    ) -> Result<TokenVerifier, TokenError> {
         if leeway_seconds > MAX_LEEWAY_SECONDS {
             return Err(TokenError::LeewayTooLarge(leeway_seconds));
         }
@@ -280,11 +297,19 @@ impl TokenVerifier {
     /// Steps 1–4 of §9.1 at time `now`. With a `replay` guard the token's
     /// `jti` and `cns` are checked and, on success, recorded. Step 5 is
     /// [`require_fingerprint`], against the request about to be sent.
-    pub fn verify(&self, token: &str, now: i64, replay: Option<&mut dyn ReplayGuard>) -> Result<TokenClaims, TokenError> {
+    pub fn verify(
+        &self,
+        token: &str,
+        now: i64,
+        replay: Option<&mut dyn ReplayGuard>,
+    ) -> Result<TokenClaims, TokenError> {
         let mut segments = token.split('.');
-        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
-            (segments.next(), segments.next(), segments.next(), segments.next())
-        else {
+        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
             return Err(TokenError::Segments);
         };
 
@@ -304,13 +329,17 @@ impl TokenVerifier {
         let key = match &self.keys {
             VerifierKeys::Single(key) => key,
             VerifierKeys::ById(set) => {
-                let kid = header.get("kid").and_then(Value::as_str).ok_or(TokenError::MissingKid)?;
+                let kid = header
+                    .get("kid")
+                    .and_then(Value::as_str)
+                    .ok_or(TokenError::MissingKid)?;
                 set.get(kid)
                     .ok_or_else(|| TokenError::UnknownKid(python_repr(&Value::from(kid))))?
             }
         };
         let signature_bytes = decode_segment(signature_b64).map_err(|_| TokenError::Signature)?;
-        let signature = Signature::from_slice(&signature_bytes).map_err(|_| TokenError::Signature)?;
+        let signature =
+            Signature::from_slice(&signature_bytes).map_err(|_| TokenError::Signature)?;
         let signing_input = &token[..header_b64.len() + 1 + claims_b64.len()];
         key.verify_strict(signing_input.as_bytes(), &signature)
             .map_err(|_| TokenError::Signature)?;
@@ -323,7 +352,9 @@ impl TokenVerifier {
             .map(|c| Value::from(*c))
             .collect();
         if !missing.is_empty() {
-            return Err(TokenError::MissingClaims(python_repr(&Value::Array(missing))));
+            return Err(TokenError::MissingClaims(python_repr(&Value::Array(
+                missing,
+            ))));
         }
 
         // 2. Lifetime and audience.
@@ -334,7 +365,10 @@ impl TokenVerifier {
         let (iat, exp) = (integer("iat")?, integer("exp")?);
         let ttl = i128::from(exp) - i128::from(iat);
         if ttl > i128::from(self.max_ttl_seconds) {
-            return Err(TokenError::Ttl { ttl, max: self.max_ttl_seconds });
+            return Err(TokenError::Ttl {
+                ttl,
+                max: self.max_ttl_seconds,
+            });
         }
         let leeway = i128::from(self.leeway_seconds);
         if i128::from(now) >= i128::from(exp) + leeway {
@@ -359,7 +393,10 @@ impl TokenVerifier {
         };
         let hex64 = |name: &'static str| {
             let value = string(name)?;
-            let ok = value.len() == 64 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            let ok = value.len() == 64
+                && value
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
             ok.then_some(value)
                 .ok_or(TokenError::ClaimType(name, "64 lowercase hex characters"))
         };
@@ -373,12 +410,20 @@ impl TokenVerifier {
             Some(Value::Object(pol)) => Some(PolicyRef {
                 version: match pol.get("version") {
                     None | Some(Value::Null) => None,
-                    Some(v) => Some(v.as_i64().ok_or(TokenError::ClaimType("pol", "{version: integer, rule: string}"))?),
+                    Some(v) => Some(v.as_i64().ok_or(TokenError::ClaimType(
+                        "pol",
+                        "{version: integer, rule: string}",
+                    ))?),
                 },
                 rule: match pol.get("rule") {
                     None | Some(Value::Null) => None,
                     Some(Value::String(s)) => Some(s.clone()),
-                    Some(_) => return Err(TokenError::ClaimType("pol", "{version: integer, rule: string}")),
+                    Some(_) => {
+                        return Err(TokenError::ClaimType(
+                            "pol",
+                            "{version: integer, rule: string}",
+                        ))
+                    }
                 },
             }),
             Some(_) => return Err(TokenError::ClaimType("pol", "an object")),
@@ -407,7 +452,10 @@ impl TokenVerifier {
 }
 
 /// Step 5 of §9.1: the request about to be sent must be the authorised one.
-pub fn require_fingerprint(claims: &TokenClaims, action: &ActionIdentity) -> Result<(), TokenError> {
+pub fn require_fingerprint(
+    claims: &TokenClaims,
+    action: &ActionIdentity,
+) -> Result<(), TokenError> {
     if claims.fpr == action.action_fingerprint {
         Ok(())
     } else {
@@ -423,7 +471,11 @@ mod tests {
     const IHT: &str = "76f8eef1b97e1213a59eec28cedf15bb999fdb00a3fd17f8343bc4676fdbb4f3";
 
     fn issuer() -> TokenIssuer {
-        TokenIssuer::new("delego:local", SigningKey::from_bytes(&[9u8; 32]), DEFAULT_TTL_SECONDS)
+        TokenIssuer::new(
+            "delego:local",
+            SigningKey::from_bytes(&[9u8; 32]),
+            DEFAULT_TTL_SECONDS,
+        )
     }
 
     fn request() -> MintRequest<'static> {
@@ -442,14 +494,28 @@ mod tests {
     fn mint_then_verify_once() {
         let issuer = issuer();
         let token = issuer.mint(&request(), 1_000, "j1", "c1");
-        let verifier = TokenVerifier::new(VerifierKeys::Single(issuer.verifying_key()), "broker:a", 60).unwrap();
+        let verifier =
+            TokenVerifier::new(VerifierKeys::Single(issuer.verifying_key()), "broker:a", 60)
+                .unwrap();
         let mut cache = ReplayCache::default();
         let claims = verifier.verify(&token, 1_010, Some(&mut cache)).unwrap();
         assert_eq!(claims.exp, 1_045);
-        assert_eq!(claims.pol, Some(PolicyRef { version: Some(1), rule: Some("place-order".into()) }));
-        assert_eq!(verifier.verify(&token, 1_011, Some(&mut cache)), Err(TokenError::ReplayedJti));
+        assert_eq!(
+            claims.pol,
+            Some(PolicyRef {
+                version: Some(1),
+                rule: Some("place-order".into())
+            })
+        );
+        assert_eq!(
+            verifier.verify(&token, 1_011, Some(&mut cache)),
+            Err(TokenError::ReplayedJti)
+        );
         let second = issuer.mint(&request(), 1_000, "j2", "c1");
-        assert_eq!(verifier.verify(&second, 1_011, Some(&mut cache)), Err(TokenError::ConsumedCns));
+        assert_eq!(
+            verifier.verify(&second, 1_011, Some(&mut cache)),
+            Err(TokenError::ConsumedCns)
+        );
     }
 
     #[test]
@@ -458,14 +524,39 @@ mod tests {
         let token = issuer.mint(&request(), 1_000, "j", "c");
         let key = issuer.verifying_key();
         let other = TokenVerifier::new(VerifierKeys::Single(key), "broker:ab", 60).unwrap();
-        assert!(matches!(other.verify(&token, 1_000, None), Err(TokenError::Audience { .. })));
+        assert!(matches!(
+            other.verify(&token, 1_000, None),
+            Err(TokenError::Audience { .. })
+        ));
         let verifier = TokenVerifier::new(VerifierKeys::Single(key), "broker:a", 60).unwrap();
-        assert_eq!(verifier.verify(&token, 1_045 + 59, None).map(|c| c.jti), Ok("j".into()));
-        assert_eq!(verifier.verify(&token, 1_045 + 60, None), Err(TokenError::Expired));
-        assert_eq!(verifier.verify(&token, 1_000 - 61, None), Err(TokenError::NotYetValid));
-        let by_id = TokenVerifier::new(VerifierKeys::ById(BTreeMap::from([("nope".to_owned(), key)])), "broker:a", 60).unwrap();
-        assert!(matches!(by_id.verify(&token, 1_000, None), Err(TokenError::UnknownKid(_))));
-        let by_id = TokenVerifier::new(VerifierKeys::ById(BTreeMap::from([(issuer.kid().to_owned(), key)])), "broker:a", 60).unwrap();
+        assert_eq!(
+            verifier.verify(&token, 1_045 + 59, None).map(|c| c.jti),
+            Ok("j".into())
+        );
+        assert_eq!(
+            verifier.verify(&token, 1_045 + 60, None),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            verifier.verify(&token, 1_000 - 61, None),
+            Err(TokenError::NotYetValid)
+        );
+        let by_id = TokenVerifier::new(
+            VerifierKeys::ById(BTreeMap::from([("nope".to_owned(), key)])),
+            "broker:a",
+            60,
+        )
+        .unwrap();
+        assert!(matches!(
+            by_id.verify(&token, 1_000, None),
+            Err(TokenError::UnknownKid(_))
+        ));
+        let by_id = TokenVerifier::new(
+            VerifierKeys::ById(BTreeMap::from([(issuer.kid().to_owned(), key)])),
+            "broker:a",
+            60,
+        )
+        .unwrap();
         assert!(by_id.verify(&token, 1_000, None).is_ok());
         assert!(TokenVerifier::new(VerifierKeys::Single(key), "b", 61).is_err());
     }

@@ -55,7 +55,10 @@ pub fn urlsplit(url: &str) -> Result<SplitUrl, UrlError> {
     let mut scheme = String::new();
     if let Some(colon) = rest.find(':') {
         let candidate = &rest[..colon];
-        let first_ok = candidate.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+        let first_ok = candidate
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic());
         if colon > 0 && first_ok && candidate.chars().all(is_scheme_char) {
             scheme = candidate.to_ascii_lowercase();
             rest = &rest[colon + 1..];
@@ -223,19 +226,34 @@ mod tests {
         assert_eq!(u.query, "x=1?y");
         assert_eq!(u.fragment, "frag?z");
         let u = split("  https://h\t/p\na?q");
-        assert_eq!((u.netloc.as_str(), u.path.as_str(), u.query.as_str()), ("h", "/pa", "q"));
+        assert_eq!(
+            (u.netloc.as_str(), u.path.as_str(), u.query.as_str()),
+            ("h", "/pa", "q")
+        );
         let u = split("api.example.com/x");
-        assert_eq!((u.scheme.as_str(), u.netloc.as_str(), u.path.as_str()), ("", "", "api.example.com/x"));
+        assert_eq!(
+            (u.scheme.as_str(), u.netloc.as_str(), u.path.as_str()),
+            ("", "", "api.example.com/x")
+        );
         let u = split("https://[::1]:8080");
         assert_eq!((u.netloc.as_str(), u.path.as_str()), ("[::1]:8080", ""));
     }
 
     #[test]
     fn refuses_what_python_refuses() {
-        assert_eq!(urlsplit("https://[::1/x"), Err(UrlError::UnbalancedBrackets));
+        assert_eq!(
+            urlsplit("https://[::1/x"),
+            Err(UrlError::UnbalancedBrackets)
+        );
         assert_eq!(urlsplit("https://[1.2.3.4]/"), Err(UrlError::BracketedIpv4));
-        assert!(matches!(urlsplit("https://[zz]/"), Err(UrlError::BadBracketedHost(_))));
-        assert!(matches!(urlsplit("https://a\u{2100}b/"), Err(UrlError::NfkcNetloc(_))));
+        assert!(matches!(
+            urlsplit("https://[zz]/"),
+            Err(UrlError::BadBracketedHost(_))
+        ));
+        assert!(matches!(
+            urlsplit("https://a\u{2100}b/"),
+            Err(UrlError::NfkcNetloc(_))
+        ));
     }
 
     #[test]
@@ -251,8 +269,17 @@ mod tests {
     #[test]
     fn query_folds_and_sorts() {
         let q = canonical_query("b=two%20words&a=1&a&=x&a==b");
-        let expected = [("", "x"), ("a", ""), ("a", "1"), ("a", "=b"), ("b", "two words")];
-        let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let expected = [
+            ("", "x"),
+            ("a", ""),
+            ("a", "1"),
+            ("a", "=b"),
+            ("b", "two words"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         assert_eq!(q, expected);
         assert!(canonical_query("").is_empty());
     }

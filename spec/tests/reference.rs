@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 
 use delego_spec::chain::{verify_chain, AnchorStatus, HeadAnchor};
 use delego_spec::json::{parse, python_repr, to_canonical_string, write_python_default, Value};
-use delego_spec::keys::{key_id, signing_key_from_pem, signing_key_to_pem, verifying_key_from_pem, verifying_key_to_pem};
+use delego_spec::keys::{
+    key_id, signing_key_from_pem, signing_key_to_pem, verifying_key_from_pem, verifying_key_to_pem,
+};
 use delego_spec::policy::Policy;
-use delego_spec::token::{MintRequest, ReplayCache, ReplayGuard, TokenIssuer, TokenVerifier, VerifierKeys};
+use delego_spec::token::{
+    MintRequest, ReplayCache, ReplayGuard, TokenIssuer, TokenVerifier, VerifierKeys,
+};
 use delego_spec::url::urlsplit;
 use delego_spec::ProposedAction;
 use ed25519_dalek::Signer;
@@ -26,11 +30,15 @@ fn load(name: &str) -> Value {
 }
 
 fn get<'v>(case: &'v Value, key: &str) -> &'v Value {
-    case.as_object().and_then(|o| o.get(key)).unwrap_or(&Value::Null)
+    case.as_object()
+        .and_then(|o| o.get(key))
+        .unwrap_or(&Value::Null)
 }
 
 fn text<'v>(case: &'v Value, key: &str) -> &'v str {
-    get(case, key).as_str().unwrap_or_else(|| panic!("{key} is not a string in {case:?}"))
+    get(case, key)
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is not a string in {case:?}"))
 }
 
 fn list(value: &Value) -> &[Value] {
@@ -45,17 +53,29 @@ fn canonical_json_matches_python_byte_for_byte() {
         let input = text(case, "input");
         let parsed = parse(input);
         if get(case, "error") == &Value::Bool(true) {
-            assert!(parsed.is_err(), "must refuse {input:?} ({})", python_repr(get(case, "why")));
+            assert!(
+                parsed.is_err(),
+                "must refuse {input:?} ({})",
+                python_repr(get(case, "why"))
+            );
             continue;
         }
         let value = parsed.unwrap_or_else(|e| panic!("refused {input:?}: {e}"));
-        assert_eq!(to_canonical_string(&value), text(case, "canonical"), "canonical of {input:?}");
+        assert_eq!(
+            to_canonical_string(&value),
+            text(case, "canonical"),
+            "canonical of {input:?}"
+        );
         // Python's default dumps keeps insertion order; compare it where
         // there is no object (escaping and number layout are what matter).
         if !input.contains('{') {
             let mut ours = String::new();
             write_python_default(&value, &mut ours);
-            assert_eq!(ours, text(case, "python_default"), "default dumps of {input:?}");
+            assert_eq!(
+                ours,
+                text(case, "python_default"),
+                "default dumps of {input:?}"
+            );
         }
         checked += 1;
     }
@@ -71,33 +91,68 @@ fn action_hashing_matches_the_reference() {
         let url = &action.url;
         let identity = action.identity();
         if !get(case, "error").is_null() {
-            assert!(identity.is_err(), "reference refused {url:?} ({}), we did not", python_repr(get(case, "error")));
+            assert!(
+                identity.is_err(),
+                "reference refused {url:?} ({}), we did not",
+                python_repr(get(case, "error"))
+            );
             continue;
         }
         let id = identity.unwrap_or_else(|e| panic!("refused {url:?}: {e}"));
         let split = urlsplit(url).unwrap();
-        let parts: Vec<&str> = list(get(case, "urlsplit")).iter().map(|v| v.as_str().unwrap()).collect();
+        let parts: Vec<&str> = list(get(case, "urlsplit"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
         assert_eq!(
             parts,
-            [split.scheme.as_str(), &split.netloc, &split.path, &split.query, &split.fragment],
+            [
+                split.scheme.as_str(),
+                &split.netloc,
+                &split.path,
+                &split.query,
+                &split.fragment
+            ],
             "urlsplit {url:?}"
         );
         assert_eq!(id.host, text(case, "host"), "host of {url:?}");
         assert_eq!(id.path, text(case, "path"), "path of {url:?}");
         let query: Vec<(String, String)> = list(get(case, "query"))
             .iter()
-            .map(|p| (list(p)[0].as_str().unwrap().to_owned(), list(p)[1].as_str().unwrap().to_owned()))
+            .map(|p| {
+                (
+                    list(p)[0].as_str().unwrap().to_owned(),
+                    list(p)[1].as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
         assert_eq!(id.query, query, "query of {url:?}");
         assert_eq!(id.method, text(case, "method_upper"));
-        assert_eq!(id.intent_canonical_json, text(case, "intent_canonical_json"));
+        assert_eq!(
+            id.intent_canonical_json,
+            text(case, "intent_canonical_json")
+        );
         assert_eq!(id.intent_hash, text(case, "intent_hash"));
-        assert_eq!(id.fingerprint_canonical_json, text(case, "fingerprint_canonical_json"), "{url:?}");
+        assert_eq!(
+            id.fingerprint_canonical_json,
+            text(case, "fingerprint_canonical_json"),
+            "{url:?}"
+        );
         assert_eq!(id.action_fingerprint, text(case, "action_fingerprint"));
-        assert_eq!(id.fingerprint_v02_canonical_json(), text(case, "fingerprint_v02_canonical_json"));
-        assert_eq!(id.action_fingerprint_v02(), text(case, "action_fingerprint_v02"));
+        assert_eq!(
+            id.fingerprint_v02_canonical_json(),
+            text(case, "fingerprint_v02_canonical_json")
+        );
+        assert_eq!(
+            id.action_fingerprint_v02(),
+            text(case, "action_fingerprint_v02")
+        );
         assert_eq!(id.summary, text(case, "summary"));
-        assert_eq!(id.has_fragment, get(case, "has_fragment") == &Value::Bool(true), "fragment of {url:?}");
+        assert_eq!(
+            id.has_fragment,
+            get(case, "has_fragment") == &Value::Bool(true),
+            "fragment of {url:?}"
+        );
         hashed += 1;
     }
     assert!(hashed > 550, "only {hashed} actions hashed");
@@ -108,7 +163,11 @@ fn action_hashing_matches_the_reference() {
 /// rewritten, we say so in our own words.
 fn compare_chain_case(name: &str, reference: &[String], ours: &delego_spec::ChainReport) {
     // Our extra sequence check is reported in addition to the reference's.
-    let ours_shared: Vec<&String> = ours.problems.iter().filter(|p| !p.contains("out of sequence")).collect();
+    let ours_shared: Vec<&String> = ours
+        .problems
+        .iter()
+        .filter(|p| !p.contains("out of sequence"))
+        .collect();
     match ours.anchor {
         AnchorStatus::MatchesAncestor => {
             assert_eq!(reference.len(), 1, "{name}: {reference:?}");
@@ -117,10 +176,12 @@ fn compare_chain_case(name: &str, reference: &[String], ours: &delego_spec::Chai
             return;
         }
         AnchorStatus::Mismatch => {
-            let (ours_head, ours_rest): (Vec<&&String>, Vec<&&String>) =
-                ours_shared.iter().partition(|p| p.starts_with("head mismatch"));
-            let (ref_head, ref_rest): (Vec<&String>, Vec<&String>) =
-                reference.iter().partition(|p| p.starts_with("head mismatch"));
+            let (ours_head, ours_rest): (Vec<&&String>, Vec<&&String>) = ours_shared
+                .iter()
+                .partition(|p| p.starts_with("head mismatch"));
+            let (ref_head, ref_rest): (Vec<&String>, Vec<&String>) = reference
+                .iter()
+                .partition(|p| p.starts_with("head mismatch"));
             assert_eq!(ours_head.len(), 1, "{name}: {:?}", ours.problems);
             assert_eq!(ref_head.len(), 1, "{name}: {reference:?}");
             let prefix = |p: &str| p.split(", found").next().unwrap_or_default().to_owned();
@@ -137,7 +198,10 @@ fn compare_chain_case(name: &str, reference: &[String], ours: &delego_spec::Chai
 
 #[test]
 fn chain_verification_matches_the_reference() {
-    let key = verifying_key_from_pem(&std::fs::read_to_string(dir().join("chain/signing_key.pub")).unwrap()).unwrap();
+    let key = verifying_key_from_pem(
+        &std::fs::read_to_string(dir().join("chain/signing_key.pub")).unwrap(),
+    )
+    .unwrap();
     let cases = load("chain/cases.json");
     let mut compared = 0;
     for case in list(&cases) {
@@ -155,15 +219,28 @@ fn chain_verification_matches_the_reference() {
         if name.starts_with("nan_in_line") {
             // Python reads NaN and hashes it as `NaN`; we refuse the line as
             // JSON, so it is reported as corrupt and the next link breaks.
-            assert_eq!(report.problems[..2], ["line 20: unparseable receipt (corrupt)", "seq 21: broken chain link"], "{name}");
+            assert_eq!(
+                report.problems[..2],
+                [
+                    "line 20: unparseable receipt (corrupt)",
+                    "seq 21: broken chain link"
+                ],
+                "{name}"
+            );
             continue;
         }
         if !get(case, "exception").is_null() {
             // The reference crashed (e.g. invalid UTF-8); we must report instead.
-            assert!(!report.is_valid(), "{name}: a ledger the reference could not read verified clean");
+            assert!(
+                !report.is_valid(),
+                "{name}: a ledger the reference could not read verified clean"
+            );
             continue;
         }
-        let reference: Vec<String> = list(get(case, "problems")).iter().map(|p| p.as_str().unwrap().to_owned()).collect();
+        let reference: Vec<String> = list(get(case, "problems"))
+            .iter()
+            .map(|p| p.as_str().unwrap().to_owned())
+            .collect();
         compare_chain_case(name, &reference, &report);
         compared += 1;
     }
@@ -172,12 +249,18 @@ fn chain_verification_matches_the_reference() {
 
 #[test]
 fn sequence_gaps_are_reported_beyond_the_reference() {
-    let key = verifying_key_from_pem(&std::fs::read_to_string(dir().join("chain/signing_key.pub")).unwrap()).unwrap();
+    let key = verifying_key_from_pem(
+        &std::fs::read_to_string(dir().join("chain/signing_key.pub")).unwrap(),
+    )
+    .unwrap();
     let deleted = std::fs::read_to_string(dir().join("chain/deleted_middle.jsonl")).unwrap();
     let report = verify_chain(&deleted, &key, None);
     assert_eq!(
         report.problems,
-        ["seq 21: broken chain link", "seq 21: out of sequence (expected seq 20)"]
+        [
+            "seq 21: broken chain link",
+            "seq 21: out of sequence (expected seq 20)"
+        ]
     );
 }
 
@@ -192,17 +275,24 @@ fn keys_round_trip_and_sign_like_the_reference() {
         assert_eq!(verifying, signing.verifying_key());
         assert_eq!(verifying_key_to_pem(&verifying), text(case, "public_pem"));
         assert_eq!(key_id(&verifying), text(case, "kid"));
-        assert_eq!(hex::encode(signing.sign(b"abc").to_bytes()), text(case, "signature_of_abc_hex"));
+        assert_eq!(
+            hex::encode(signing.sign(b"abc").to_bytes()),
+            text(case, "signature_of_abc_hex")
+        );
     }
 }
 
 #[test]
 fn minted_tokens_are_byte_identical() {
     let tokens = load("tokens.json");
-    let key = signing_key_from_pem(&std::fs::read_to_string(dir().join("tokens/token_key.pem")).unwrap()).unwrap();
+    let key =
+        signing_key_from_pem(&std::fs::read_to_string(dir().join("tokens/token_key.pem")).unwrap())
+            .unwrap();
     let mut minted = 0;
     for case in list(get(&tokens, "mint")) {
-        let Some(expected) = get(case, "token").as_str() else { continue };
+        let Some(expected) = get(case, "token").as_str() else {
+            continue;
+        };
         let inputs = get(case, "inputs");
         let opt = |k: &str| get(inputs, k).as_str();
         let ttl = get(inputs, "ttl_seconds").as_i64().unwrap_or(45);
@@ -220,7 +310,12 @@ fn minted_tokens_are_byte_identical() {
             policy_version: get(inputs, "policy_version").as_i64(),
             rule: opt("rule"),
         };
-        let token = issuer.mint(&request, get(inputs, "_iat").as_i64().unwrap(), text(inputs, "_jti"), text(inputs, "_cns"));
+        let token = issuer.mint(
+            &request,
+            get(inputs, "_iat").as_i64().unwrap(),
+            text(inputs, "_jti"),
+            text(inputs, "_cns"),
+        );
         assert_eq!(token, expected, "{inputs:?}");
         minted += 1;
     }
@@ -251,7 +346,12 @@ struct SetGuard {
 }
 
 impl ReplayGuard for SetGuard {
-    fn check_and_record(&mut self, jti: &str, cns: &str, _until: i64) -> Result<(), delego_spec::token::TokenError> {
+    fn check_and_record(
+        &mut self,
+        jti: &str,
+        cns: &str,
+        _until: i64,
+    ) -> Result<(), delego_spec::token::TokenError> {
         let mut cache = ReplayCache::default();
         for (j, c) in self.seen_jti.iter().zip(std::iter::repeat("\u{0}unused")) {
             let _ = cache.check_and_record(j, c, i64::MAX);
@@ -271,7 +371,10 @@ impl ReplayGuard for SetGuard {
 #[test]
 fn token_verification_agrees_with_the_reference() {
     let tokens = load("tokens.json");
-    let public = verifying_key_from_pem(&std::fs::read_to_string(dir().join("tokens/token_key.pub")).unwrap()).unwrap();
+    let public = verifying_key_from_pem(
+        &std::fs::read_to_string(dir().join("tokens/token_key.pub")).unwrap(),
+    )
+    .unwrap();
     let mut compared = 0;
     for case in list(get(&tokens, "verify")) {
         let name = text(case, "name");
@@ -283,7 +386,10 @@ fn token_verification_agrees_with_the_reference() {
         };
         let keys = match text(case, "key") {
             "key_resolver" => VerifierKeys::ById(
-                list(get(case, "key_resolver_kids")).iter().map(|k| (k.as_str().unwrap().to_owned(), public)).collect::<BTreeMap<_, _>>(),
+                list(get(case, "key_resolver_kids"))
+                    .iter()
+                    .map(|k| (k.as_str().unwrap().to_owned(), public))
+                    .collect::<BTreeMap<_, _>>(),
             ),
             _ => VerifierKeys::Single(public),
         };
@@ -291,15 +397,30 @@ fn token_verification_agrees_with_the_reference() {
             .and_then(|v| v.with_max_ttl(get(case, "max_ttl").as_i64().unwrap() as u64))
             .expect("verifier config");
         let tracked = !get(case, "seen_jti").is_null() || !get(case, "consumed_cns").is_null();
-        let strings = |k: &str| list(get(case, k)).iter().map(|v| v.as_str().unwrap_or("").to_owned()).collect::<Vec<_>>();
-        let mut guard = SetGuard { seen_jti: strings("seen_jti"), consumed_cns: strings("consumed_cns") };
+        let strings = |k: &str| {
+            list(get(case, k))
+                .iter()
+                .map(|v| v.as_str().unwrap_or("").to_owned())
+                .collect::<Vec<_>>()
+        };
+        let mut guard = SetGuard {
+            seen_jti: strings("seen_jti"),
+            consumed_cns: strings("consumed_cns"),
+        };
         let now = get(case, "now").as_i64();
         let ours = match now {
-            Some(now) => verifier.verify(text(case, "token"), now, if tracked { Some(&mut guard) } else { None }),
+            Some(now) => verifier.verify(
+                text(case, "token"),
+                now,
+                if tracked { Some(&mut guard) } else { None },
+            ),
             None => Err(delego_spec::token::TokenError::Times),
         };
         if STRICTER_TOKEN_CASES.contains(&name) {
-            assert!(expect_accept && ours.is_err(), "{name}: expected a deliberate rejection, got {ours:?}");
+            assert!(
+                expect_accept && ours.is_err(),
+                "{name}: expected a deliberate rejection, got {ours:?}"
+            );
             continue;
         }
         match (expect_accept, &ours) {
@@ -321,18 +442,32 @@ fn token_verification_agrees_with_the_reference() {
                     let ours = error.to_string();
                     if reference.starts_with("token header missing 'kid'") {
                         // Same refusal; the reference names its Python API.
-                        assert!(ours.starts_with("token header missing 'kid'"), "{name}: {ours}");
+                        assert!(
+                            ours.starts_with("token header missing 'kid'"),
+                            "{name}: {ours}"
+                        );
                     } else if name == "claims_nan_exp" {
                         // NaN is refused by our JSON parser before the type check.
-                        assert!(ours.starts_with("unparseable token claims"), "{name}: {ours}");
-                    } else if reference.starts_with("unparseable") || reference.starts_with("signature verification error") {
-                        assert!(ours.starts_with(&head(reference)) || ours == "bad token signature", "{name}: {ours} vs {reference}");
+                        assert!(
+                            ours.starts_with("unparseable token claims"),
+                            "{name}: {ours}"
+                        );
+                    } else if reference.starts_with("unparseable")
+                        || reference.starts_with("signature verification error")
+                    {
+                        assert!(
+                            ours.starts_with(&head(reference)) || ours == "bad token signature",
+                            "{name}: {ours} vs {reference}"
+                        );
                     } else {
                         assert_eq!(ours, reference, "{name}");
                     }
                 }
             }
-            (accept, ours) => panic!("{name}: reference {}, ours {ours:?}", if accept { "accepted" } else { "rejected" }),
+            (accept, ours) => panic!(
+                "{name}: reference {}, ours {ours:?}",
+                if accept { "accepted" } else { "rejected" }
+            ),
         }
         compared += 1;
     }
@@ -352,11 +487,17 @@ fn policy_validation_matches_the_reference() {
         if name == "version_big_valid" {
             // A version beyond 64 bits is refused on purpose, in the
             // reference's words.
-            assert!(ours.unwrap_err().to_string().contains("version must be an integer >= 1"));
+            assert!(ours
+                .unwrap_err()
+                .to_string()
+                .contains("version must be an integer >= 1"));
             continue;
         }
         if !get(case, "exception").is_null() {
-            assert!(ours.is_err(), "{name}: the reference crashed; we must refuse");
+            assert!(
+                ours.is_err(),
+                "{name}: the reference crashed; we must refuse"
+            );
             continue;
         }
         // Our extra type checks (jsonschema's words) are the only allowed
@@ -364,7 +505,11 @@ fn policy_validation_matches_the_reference() {
         let ours_reference_part = match &ours {
             Ok(_) => None,
             Err(e) => {
-                let kept: Vec<String> = e.problems().into_iter().filter(|p| !p.starts_with("schema: ")).collect();
+                let kept: Vec<String> = e
+                    .problems()
+                    .into_iter()
+                    .filter(|p| !p.starts_with("schema: "))
+                    .collect();
                 if kept.is_empty() {
                     None
                 } else if let delego_spec::policy::PolicyError::Invalid { .. } = e {

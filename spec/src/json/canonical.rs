@@ -91,7 +91,10 @@ mod tests {
     #[test]
     fn sorts_keys_and_compacts() {
         let v = parse(r#"{"b": [1, 2.0, {"z": null, "a": true}], "a": "x"}"#).unwrap();
-        assert_eq!(to_canonical_string(&v), r#"{"a":"x","b":[1,2.0,{"a":true,"z":null}]}"#);
+        assert_eq!(
+            to_canonical_string(&v),
+            r#"{"a":"x","b":[1,2.0,{"a":true,"z":null}]}"#
+        );
     }
 
     #[test]

@@ -88,6 +88,7 @@ mod tests {
     use super::python_float_repr;
 
     #[test]
+    #[allow(clippy::excessive_precision)] // the literals are what Python parses
     fn matches_python_repr_on_layout_boundaries() {
         let cases = [
             (0.0, "0.0"),

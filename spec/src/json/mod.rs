@@ -14,7 +14,9 @@ mod parse;
 mod python;
 mod value;
 
-pub use canonical::{to_canonical_string, write_canonical, write_canonical_object, write_canonical_str};
+pub use canonical::{
+    to_canonical_string, write_canonical, write_canonical_object, write_canonical_str,
+};
 pub use float::python_float_repr;
 pub use number::{Float, Int, Number, NumberError};
 pub use parse::{parse, ParseError, MAX_DEPTH, MAX_INT_DIGITS};

@@ -247,7 +247,9 @@ impl Parser<'_> {
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    let escape = self.peek().ok_or_else(|| self.error("unterminated string"))?;
+                    let escape = self
+                        .peek()
+                        .ok_or_else(|| self.error("unterminated string"))?;
                     self.pos += 1;
                     match escape {
                         b'"' => out.push('"'),
@@ -298,13 +300,31 @@ mod tests {
     #[test]
     fn keeps_int_and_float_apart() {
         assert_eq!(parse("2400").unwrap(), Value::from(2400i64));
-        assert!(matches!(parse("2400.0").unwrap(), Value::Number(Number::Float(_))));
-        assert!(matches!(parse("1e2").unwrap(), Value::Number(Number::Float(_))));
+        assert!(matches!(
+            parse("2400.0").unwrap(),
+            Value::Number(Number::Float(_))
+        ));
+        assert!(matches!(
+            parse("1e2").unwrap(),
+            Value::Number(Number::Float(_))
+        ));
     }
 
     #[test]
     fn refuses_what_cannot_be_hashed() {
-        for text in ["NaN", "Infinity", "-Infinity", "1e400", "\"\\ud800\"", "\"\\udc00x\"", "[1,]", "01", "1.", ".5", "\"\u{1}\""] {
+        for text in [
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "1e400",
+            "\"\\ud800\"",
+            "\"\\udc00x\"",
+            "[1,]",
+            "01",
+            "1.",
+            ".5",
+            "\"\u{1}\"",
+        ] {
             assert!(parse(text).is_err(), "{text} should be refused");
         }
     }

@@ -242,7 +242,7 @@ fn int_eq_float(i: &super::number::Int, f: f64) -> bool {
     if let Some(small) = i.as_i64() {
         // Every i64 that round-trips through f64 unchanged is exactly
         // representable; compare in i128 to avoid saturation at the ends.
-        if f >= -9.3e18 && f <= 9.3e18 {
+        if (-9.3e18..=9.3e18).contains(&f) {
             return (f as i128) == i128::from(small);
         }
         return false;
@@ -266,10 +266,15 @@ mod tests {
 
     #[test]
     fn repr_matches_python() {
-        assert_eq!(python_repr(&parse(r#"["a", "it's", 1.0, true, null, {"k": "x\n"}]"#).unwrap()),
-            r#"['a', "it's", 1.0, True, None, {'k': 'x\n'}]"#);
+        assert_eq!(
+            python_repr(&parse(r#"["a", "it's", 1.0, true, null, {"k": "x\n"}]"#).unwrap()),
+            r#"['a', "it's", 1.0, True, None, {'k': 'x\n'}]"#
+        );
         assert_eq!(python_repr(&Value::from("a'b\"c")), r#"'a\'b"c'"#);
-        assert_eq!(python_repr(&Value::from("\u{1}\u{85}é\u{2028}")), r"'\x01\x85é\u2028'");
+        assert_eq!(
+            python_repr(&Value::from("\u{1}\u{85}é\u{2028}")),
+            r"'\x01\x85é\u2028'"
+        );
     }
 
     #[test]
@@ -278,9 +283,15 @@ mod tests {
         assert!(python_eq(&one, &parse("1.0").unwrap()));
         assert!(python_eq(&one, &parse("true").unwrap()));
         assert!(!python_eq(&one, &parse("\"1\"").unwrap()));
-        assert!(python_eq(&parse("[1, {\"a\": 0}]").unwrap(), &parse("[1.0, {\"a\": false}]").unwrap()));
+        assert!(python_eq(
+            &parse("[1, {\"a\": 0}]").unwrap(),
+            &parse("[1.0, {\"a\": false}]").unwrap()
+        ));
         let big = parse("18446744073709551616").unwrap();
         assert!(python_eq(&big, &parse("1.8446744073709552e19").unwrap()));
-        assert!(!python_eq(&parse("9007199254740993").unwrap(), &parse("9007199254740992.0").unwrap()));
+        assert!(!python_eq(
+            &parse("9007199254740993").unwrap(),
+            &parse("9007199254740992.0").unwrap()
+        ));
     }
 }

@@ -30,10 +30,16 @@ const RATE_LIMIT_KEYS: [&str; 2] = ["max", "per"];
 pub enum PolicyError {
     /// The document is not a mapping at all.
     #[error("policy at {source_name} must be a mapping, got {type_name}")]
-    NotAMapping { source_name: String, type_name: &'static str },
+    NotAMapping {
+        source_name: String,
+        type_name: &'static str,
+    },
     /// The document is a mapping with problems.
     #[error("{}", invalid_message(.source_name, .problems))]
-    Invalid { source_name: String, problems: Vec<String> },
+    Invalid {
+        source_name: String,
+        problems: Vec<String>,
+    },
 }
 
 impl PolicyError {
@@ -57,15 +63,21 @@ fn invalid_message(source: &str, problems: &[String]) -> String {
 fn sorted_repr<'a>(keys: impl IntoIterator<Item = &'a String>) -> String {
     let mut keys: Vec<&String> = keys.into_iter().collect();
     keys.sort();
-    python_repr(&Value::Array(keys.into_iter().map(|k| Value::from(k.as_str())).collect()))
+    python_repr(&Value::Array(
+        keys.into_iter().map(|k| Value::from(k.as_str())).collect(),
+    ))
 }
 
 fn unknown_keys<'a>(map: &'a Map, allowed: &[&str]) -> Vec<&'a String> {
-    map.keys().filter(|k| !allowed.contains(&k.as_str())).collect()
+    map.keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .collect()
 }
 
 fn allowed_repr(allowed: &[&str]) -> String {
-    python_repr(&Value::Array(allowed.iter().map(|k| Value::from(*k)).collect()))
+    python_repr(&Value::Array(
+        allowed.iter().map(|k| Value::from(*k)).collect(),
+    ))
 }
 
 /// One step of a jsonschema error path.
@@ -100,7 +112,10 @@ impl Problems {
             _ => false,
         };
         if !ok {
-            self.schema(path, format!("{} is not of type '{expected}'", python_repr(value)));
+            self.schema(
+                path,
+                format!("{} is not of type '{expected}'", python_repr(value)),
+            );
         }
         ok
     }
@@ -184,7 +199,10 @@ impl Policy {
 fn read_policy(map: &Map, problems: &mut Problems) -> Option<Policy> {
     let unknown = unknown_keys(map, &POLICY_KEYS);
     if !unknown.is_empty() {
-        problems.push(format!("unknown top-level key(s): {}", sorted_repr(unknown)));
+        problems.push(format!(
+            "unknown top-level key(s): {}",
+            sorted_repr(unknown)
+        ));
     }
 
     let default = match map.get("default") {
@@ -209,7 +227,10 @@ fn read_policy(map: &Map, problems: &mut Problems) -> Option<Policy> {
         Some(value) => {
             let version = value.as_i64().filter(|v| *v >= 1);
             if version.is_none() {
-                problems.push(format!("version must be an integer >= 1, got {}", python_repr(value)));
+                problems.push(format!(
+                    "version must be an integer >= 1, got {}",
+                    python_repr(value)
+                ));
             }
             version
         }
@@ -259,7 +280,9 @@ fn read_name(map: &Map, where_: &str, what: &str, problems: &mut Problems) -> Op
     match map.get("name") {
         Some(Value::String(name)) if !name.is_empty() => Some(name.clone()),
         _ => {
-            problems.push(format!("{where_}: {what} is missing a non-empty string 'name'"));
+            problems.push(format!(
+                "{where_}: {what} is missing a non-empty string 'name'"
+            ));
             None
         }
     }
@@ -274,17 +297,33 @@ fn read_description(map: &Map, path: &[PathStep], problems: &mut Problems) -> Op
     }
 }
 
-fn read_match_entry(map: &Map, where_: &str, what: &str, path: &[PathStep], problems: &mut Problems) -> Option<Match> {
+fn read_match_entry(
+    map: &Map,
+    where_: &str,
+    what: &str,
+    path: &[PathStep],
+    problems: &mut Problems,
+) -> Option<Match> {
     match map.get("match") {
         None => {
             problems.push(format!("{where_}: {what} is missing 'match'"));
             None
         }
-        Some(value) => read_match(value, &format!("{where_}.match"), &with(path, key("match")), problems),
+        Some(value) => read_match(
+            value,
+            &format!("{where_}.match"),
+            &with(path, key("match")),
+            problems,
+        ),
     }
 }
 
-fn read_forbidden(value: &Value, where_: &str, path: &[PathStep], problems: &mut Problems) -> Option<Forbidden> {
+fn read_forbidden(
+    value: &Value,
+    where_: &str,
+    path: &[PathStep],
+    problems: &mut Problems,
+) -> Option<Forbidden> {
     let Value::Object(map) = value else {
         problems.push(format!(
             "{where_}: forbidden entry must be a mapping, got {}",
@@ -294,7 +333,10 @@ fn read_forbidden(value: &Value, where_: &str, path: &[PathStep], problems: &mut
     };
     let unknown = unknown_keys(map, &FORBIDDEN_KEYS);
     if !unknown.is_empty() {
-        problems.push(format!("{where_}: unknown forbidden key(s): {}", sorted_repr(unknown)));
+        problems.push(format!(
+            "{where_}: unknown forbidden key(s): {}",
+            sorted_repr(unknown)
+        ));
     }
     let name = read_name(map, where_, "forbidden entry", problems);
     let matcher = read_match_entry(map, where_, "forbidden entry", path, problems);
@@ -306,14 +348,25 @@ fn read_forbidden(value: &Value, where_: &str, path: &[PathStep], problems: &mut
     })
 }
 
-fn read_rule(value: &Value, where_: &str, path: &[PathStep], problems: &mut Problems) -> Option<Rule> {
+fn read_rule(
+    value: &Value,
+    where_: &str,
+    path: &[PathStep],
+    problems: &mut Problems,
+) -> Option<Rule> {
     let Value::Object(map) = value else {
-        problems.push(format!("{where_}: rule must be a mapping, got {}", python_type_name(value)));
+        problems.push(format!(
+            "{where_}: rule must be a mapping, got {}",
+            python_type_name(value)
+        ));
         return None;
     };
     let unknown = unknown_keys(map, &RULE_KEYS);
     if !unknown.is_empty() {
-        problems.push(format!("{where_}: unknown rule key(s): {}", sorted_repr(unknown)));
+        problems.push(format!(
+            "{where_}: unknown rule key(s): {}",
+            sorted_repr(unknown)
+        ));
     }
     let name = read_name(map, where_, "rule", problems);
     let matcher = read_match_entry(map, where_, "rule", path, problems);
@@ -340,7 +393,10 @@ fn read_rule(value: &Value, where_: &str, path: &[PathStep], problems: &mut Prob
     let constraints = match map.get("constraints") {
         None => Some(Constraints::default()),
         Some(Value::Null) => {
-            problems.schema(&with(path, key("constraints")), "None is not of type 'object'".to_owned());
+            problems.schema(
+                &with(path, key("constraints")),
+                "None is not of type 'object'".to_owned(),
+            );
             None
         }
         Some(value) => read_constraints(
@@ -360,9 +416,17 @@ fn read_rule(value: &Value, where_: &str, path: &[PathStep], problems: &mut Prob
     })
 }
 
-fn read_match(value: &Value, where_: &str, path: &[PathStep], problems: &mut Problems) -> Option<Match> {
+fn read_match(
+    value: &Value,
+    where_: &str,
+    path: &[PathStep],
+    problems: &mut Problems,
+) -> Option<Match> {
     let Value::Object(map) = value else {
-        problems.push(format!("{where_}: match must be a mapping, got {}", python_type_name(value)));
+        problems.push(format!(
+            "{where_}: match must be a mapping, got {}",
+            python_type_name(value)
+        ));
         return None;
     };
     let unknown = unknown_keys(map, &MATCH_KEYS);
@@ -378,13 +442,19 @@ fn read_match(value: &Value, where_: &str, path: &[PathStep], problems: &mut Pro
     let method = match map.get("method") {
         None => None,
         Some(Value::String(m)) => Some(vec![m.clone()]),
-        Some(Value::Array(items)) if items.iter().all(|i| i.as_str().is_some()) => {
-            Some(items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
-        }
+        Some(Value::Array(items)) if items.iter().all(|i| i.as_str().is_some()) => Some(
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+        ),
         Some(other) => {
             problems.schema(
                 &with(path, key("method")),
-                format!("{} is not valid under any of the given schemas", python_repr(other)),
+                format!(
+                    "{} is not valid under any of the given schemas",
+                    python_repr(other)
+                ),
             );
             ok = false;
             None
@@ -404,7 +474,7 @@ fn read_match(value: &Value, where_: &str, path: &[PathStep], problems: &mut Pro
     let host = string("host");
     let glob = string("path");
     let path_contains = string("path_contains");
-    ok.then(|| Match {
+    ok.then_some(Match {
         method,
         host,
         path: glob,
@@ -413,7 +483,12 @@ fn read_match(value: &Value, where_: &str, path: &[PathStep], problems: &mut Pro
     })
 }
 
-fn read_constraints(value: &Value, where_: &str, path: &[PathStep], problems: &mut Problems) -> Option<Constraints> {
+fn read_constraints(
+    value: &Value,
+    where_: &str,
+    path: &[PathStep],
+    problems: &mut Problems,
+) -> Option<Constraints> {
     let Value::Object(map) = value else {
         problems.push(format!(
             "{where_}: constraints must be a mapping, got {}",
@@ -432,17 +507,30 @@ fn read_constraints(value: &Value, where_: &str, path: &[PathStep], problems: &m
     }
     let mut constraints = Constraints::default();
     if let Some(value) = map.get("amount") {
-        constraints.amount = read_amount(value, &format!("{where_}.amount"), &with(path, key("amount")), problems);
+        constraints.amount = read_amount(
+            value,
+            &format!("{where_}.amount"),
+            &with(path, key("amount")),
+            problems,
+        );
         ok &= constraints.amount.is_some();
     }
     if let Some(value) = map.get("allow_list") {
-        constraints.allow_list =
-            read_allow_list(value, &format!("{where_}.allow_list"), &with(path, key("allow_list")), problems);
+        constraints.allow_list = read_allow_list(
+            value,
+            &format!("{where_}.allow_list"),
+            &with(path, key("allow_list")),
+            problems,
+        );
         ok &= constraints.allow_list.is_some();
     }
     if let Some(value) = map.get("rate_limit") {
-        constraints.rate_limit =
-            read_rate_limit(value, &format!("{where_}.rate_limit"), &with(path, key("rate_limit")), problems);
+        constraints.rate_limit = read_rate_limit(
+            value,
+            &format!("{where_}.rate_limit"),
+            &with(path, key("rate_limit")),
+            problems,
+        );
         ok &= constraints.rate_limit.is_some();
     }
     ok.then_some(constraints)
@@ -464,7 +552,10 @@ fn constraint_map<'a>(
     let unknown = unknown_keys(map, allowed);
     let mut ok = unknown.is_empty();
     if !ok {
-        problems.push(format!("{where_}: unknown key(s): {}", sorted_repr(unknown)));
+        problems.push(format!(
+            "{where_}: unknown key(s): {}",
+            sorted_repr(unknown)
+        ));
     }
     for name in required {
         if !map.contains_key(*name) {
@@ -475,7 +566,12 @@ fn constraint_map<'a>(
     ok.then_some(map)
 }
 
-fn read_amount(value: &Value, where_: &str, path: &[PathStep], problems: &mut Problems) -> Option<AmountConstraint> {
+fn read_amount(
+    value: &Value,
+    where_: &str,
+    path: &[PathStep],
+    problems: &mut Problems,
+) -> Option<AmountConstraint> {
     let map = constraint_map(value, where_, path, &AMOUNT_KEYS, &["field"], problems)?;
     let field = map.get("field")?;
     let field_ok = problems.expect_type(&with(path, key("field")), field, "string");
@@ -494,25 +590,48 @@ fn read_amount(value: &Value, where_: &str, path: &[PathStep], problems: &mut Pr
             .then(|| value.as_str().map(str::to_owned)),
     };
     Some(AmountConstraint {
-        field: field_ok.then(|| field.as_str().map(str::to_owned)).flatten()?,
+        field: field_ok
+            .then(|| field.as_str().map(str::to_owned))
+            .flatten()?,
         max: max?,
         currency: currency?,
     })
 }
 
-fn read_allow_list(value: &Value, where_: &str, path: &[PathStep], problems: &mut Problems) -> Option<AllowListConstraint> {
-    let map = constraint_map(value, where_, path, &ALLOW_LIST_KEYS, &["field", "in"], problems)?;
+fn read_allow_list(
+    value: &Value,
+    where_: &str,
+    path: &[PathStep],
+    problems: &mut Problems,
+) -> Option<AllowListConstraint> {
+    let map = constraint_map(
+        value,
+        where_,
+        path,
+        &ALLOW_LIST_KEYS,
+        &["field", "in"],
+        problems,
+    )?;
     let field = map.get("field")?;
     let field_ok = problems.expect_type(&with(path, key("field")), field, "string");
     let allowed = map.get("in")?;
     let allowed_ok = problems.expect_type(&with(path, key("in")), allowed, "array");
     Some(AllowListConstraint {
-        field: field_ok.then(|| field.as_str().map(str::to_owned)).flatten()?,
-        allowed: allowed_ok.then(|| allowed.as_array().map(<[Value]>::to_vec)).flatten()?,
+        field: field_ok
+            .then(|| field.as_str().map(str::to_owned))
+            .flatten()?,
+        allowed: allowed_ok
+            .then(|| allowed.as_array().map(<[Value]>::to_vec))
+            .flatten()?,
     })
 }
 
-fn read_rate_limit(value: &Value, where_: &str, path: &[PathStep], problems: &mut Problems) -> Option<RateLimit> {
+fn read_rate_limit(
+    value: &Value,
+    where_: &str,
+    path: &[PathStep],
+    problems: &mut Problems,
+) -> Option<RateLimit> {
     if !problems.expect_type(path, value, "object") {
         return None;
     }
@@ -520,7 +639,10 @@ fn read_rate_limit(value: &Value, where_: &str, path: &[PathStep], problems: &mu
     let unknown = unknown_keys(map, &RATE_LIMIT_KEYS);
     let mut ok = unknown.is_empty();
     if !ok {
-        problems.push(format!("{where_}: unknown key(s): {}", sorted_repr(unknown)));
+        problems.push(format!(
+            "{where_}: unknown key(s): {}",
+            sorted_repr(unknown)
+        ));
     }
     let max = match map.get("max") {
         None => {
@@ -534,7 +656,10 @@ fn read_rate_limit(value: &Value, where_: &str, path: &[PathStep], problems: &mu
             } else if let Some(max) = value.as_i64().and_then(|v| u64::try_from(v).ok()) {
                 Some(max)
             } else {
-                problems.schema(&max_path, format!("{} is less than the minimum of 0", python_repr(value)));
+                problems.schema(
+                    &max_path,
+                    format!("{} is less than the minimum of 0", python_repr(value)),
+                );
                 None
             }
         }
@@ -571,7 +696,9 @@ mod tests {
     use crate::json::parse;
 
     fn problems(json: &str) -> Vec<String> {
-        Policy::from_value(&parse(json).unwrap(), "p.yaml").unwrap_err().problems()
+        Policy::from_value(&parse(json).unwrap(), "p.yaml")
+            .unwrap_err()
+            .problems()
     }
 
     #[test]
@@ -584,8 +711,17 @@ mod tests {
             "p.yaml",
         )
         .unwrap();
-        assert_eq!(policy.rules[0].constraints.rate_limit, Some(RateLimit { max: 3, per: Window::Minute }));
-        assert_eq!(policy.forbidden[0].matcher.path_contains.as_deref(), Some("/permissions"));
+        assert_eq!(
+            policy.rules[0].constraints.rate_limit,
+            Some(RateLimit {
+                max: 3,
+                per: Window::Minute
+            })
+        );
+        assert_eq!(
+            policy.forbidden[0].matcher.path_contains.as_deref(),
+            Some("/permissions")
+        );
     }
 
     #[test]
@@ -609,7 +745,9 @@ mod tests {
     #[test]
     fn type_errors_are_refused_in_jsonschema_words() {
         assert_eq!(
-            problems(r#"{"default":"deny","rules":[{"name":"r","decision":"allow","match":{"host":5,"method":[1]},"constraints":{"rate_limit":{"max":-1},"amount":5}}]}"#),
+            problems(
+                r#"{"default":"deny","rules":[{"name":"r","decision":"allow","match":{"host":5,"method":[1]},"constraints":{"rate_limit":{"max":-1},"amount":5}}]}"#
+            ),
             vec![
                 "schema: rules/0/constraints/amount: 5 is not of type 'object'",
                 "schema: rules/0/constraints/rate_limit/max: -1 is less than the minimum of 0",
@@ -618,7 +756,9 @@ mod tests {
             ]
         );
         assert_eq!(
-            Policy::from_value(&parse("[]").unwrap(), "p.yaml").unwrap_err().to_string(),
+            Policy::from_value(&parse("[]").unwrap(), "p.yaml")
+                .unwrap_err()
+                .to_string(),
             "policy at p.yaml must be a mapping, got list"
         );
     }

@@ -1,0 +1,2 @@
+//! Shared fixtures for delego benchmarks (see `benches/`).
+#![forbid(unsafe_code)]
