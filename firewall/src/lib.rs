@@ -7,8 +7,11 @@
 //! bytes of its own that are hashed or signed.
 #![forbid(unsafe_code)]
 
+pub mod approval;
+pub mod conformance;
 pub mod decimal;
 pub mod evaluate;
 pub mod glob;
 pub mod policy_file;
+pub mod time;
 pub mod yaml;

@@ -29,6 +29,8 @@ pub struct CtkVectors<'a> {
     pub policy_invalid: &'a str,
     pub decisions: &'a str,
     pub resolve: &'a str,
+    /// The policy the decision vectors are evaluated against (YAML).
+    pub example_policy: &'a str,
 }
 
 /// The vectors compiled into this crate.
@@ -46,6 +48,7 @@ pub fn embedded() -> CtkVectors<'static> {
         policy_invalid: include_str!("../tests/vectors/ctk/policy_invalid.json"),
         decisions: include_str!("../tests/vectors/ctk/decisions.json"),
         resolve: include_str!("../tests/vectors/ctk/resolve.json"),
+        example_policy: include_str!("../tests/vectors/ctk/policy.example.yaml"),
     }
 }
 
@@ -66,7 +69,12 @@ pub struct CaseResult {
     pub status: Status,
 }
 
-fn result(file: &'static str, name: impl Into<String>, check: Result<(), String>) -> CaseResult {
+/// A result for one vector.
+pub fn result(
+    file: &'static str,
+    name: impl Into<String>,
+    check: Result<(), String>,
+) -> CaseResult {
     CaseResult {
         file,
         name: name.into(),
@@ -77,11 +85,13 @@ fn result(file: &'static str, name: impl Into<String>, check: Result<(), String>
     }
 }
 
-fn load(file: &'static str, text: &str) -> Result<Value, CaseResult> {
+/// Parses a vector file, or a failing result naming it.
+pub fn load(file: &'static str, text: &str) -> Result<Value, CaseResult> {
     parse(text).map_err(|e| result(file, "load", Err(format!("vector file unreadable: {e}"))))
 }
 
-fn cases<'v>(value: &'v Value, file: &'static str) -> Result<&'v [Value], CaseResult> {
+/// The list of cases in a vector file (a bare list, or `{"cases": [...]}`).
+pub fn cases<'v>(value: &'v Value, file: &'static str) -> Result<&'v [Value], CaseResult> {
     let list = value.as_array().or_else(|| {
         value
             .as_object()
@@ -111,7 +121,8 @@ fn expect_eq(what: &str, got: &str, expected: &str) -> Result<(), String> {
     }
 }
 
-fn case_name(case: &Value, index: usize) -> String {
+/// A case's `name`, or its position.
+pub fn case_name(case: &Value, index: usize) -> String {
     case.as_object()
         .and_then(|o| o.get("name"))
         .and_then(Value::as_str)
