@@ -42,8 +42,9 @@ pub fn run(file: Option<&Path>) -> anyhow::Result<Outcome> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut failed = false;
+    let source = file.map_or_else(|| "standard input".to_owned(), |p| p.display().to_string());
     for (index, line) in reader.split(b'\n').enumerate() {
-        let line = line.context("cannot read input")?;
+        let line = line.with_context(|| format!("cannot read {source}"))?;
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end_matches('\r');
         if text.trim().is_empty() {

@@ -39,20 +39,20 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let key = verifying_key_from_pem(&pem)
         .with_context(|| format!("public key {}", args.pubkey.display()))?;
 
-    let mut anchor_text = args.expected_head.clone();
-    if let Some(path) = &args.anchor_file {
-        if path.exists() {
-            let text = fs::read_to_string(path)
-                .with_context(|| format!("cannot read anchor file {}", path.display()))?;
-            anchor_text = Some(text);
-        }
-    }
-    let anchor = match anchor_text {
-        None => None,
-        Some(text) => match text.parse::<HeadAnchor>() {
+    let anchor = match (&args.expected_head, &args.anchor_file) {
+        (Some(text), _) => match text.parse::<HeadAnchor>() {
             Ok(anchor) => Some(anchor),
             Err(e) => bail!("invalid value for --expected-head: {e}"),
         },
+        (None, Some(path)) if path.exists() => {
+            let text = fs::read_to_string(path)
+                .with_context(|| format!("cannot read anchor file {}", path.display()))?;
+            match text.parse::<HeadAnchor>() {
+                Ok(anchor) => Some(anchor),
+                Err(e) => bail!("anchor file {} does not hold a head: {e}", path.display()),
+            }
+        }
+        _ => None,
     };
 
     let file = File::open(&args.ledger)

@@ -8,10 +8,14 @@
 #![forbid(unsafe_code)]
 
 pub mod approval;
+pub mod broker;
 pub mod conformance;
 pub mod decimal;
+pub mod decision;
+pub mod engine;
 pub mod evaluate;
 pub mod glob;
 pub mod policy_file;
+pub mod store;
 pub mod time;
 pub mod yaml;

@@ -1,2 +1,397 @@
-//! Helpers for end-to-end tests: locating the built `delego` binary.
+//! Helpers for end-to-end tests: locating the built `delego` binary and
+//! running it as a separate process with a bounded timeout.
+//!
+//! The binary is looked up next to the running test executable: a test is
+//! `<target>/<profile>/deps/<name>-<hash>` and the binary
+//! `<target>/<profile>/delego`. Cargo only builds that binary for the `cli`
+//! package's own integration tests, so build it first if it is missing:
+//! `cargo build -p delego-cli` (with the same `CARGO_TARGET_DIR` and profile).
 #![forbid(unsafe_code)]
+
+use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long one run of the binary may take before it is killed.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The workspace root (the directory holding `spec/`, `cli/` and `tests/`).
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .unwrap_or_else(|| panic!("{} has no parent directory", manifest.display()))
+        .to_path_buf()
+}
+
+/// The upstream CTK vectors: `spec/tests/vectors/ctk`.
+pub fn ctk_dir() -> PathBuf {
+    workspace_root().join("spec/tests/vectors/ctk")
+}
+
+/// The reference-generated vectors: `spec/tests/vectors/reference`.
+pub fn reference_dir() -> PathBuf {
+    workspace_root().join("spec/tests/vectors/reference")
+}
+
+/// Reads a file the tests depend on, panicking with its path on failure.
+pub fn read_bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Reads a UTF-8 file the tests depend on, panicking with its path on failure.
+pub fn read_text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Writes a file in a test's temporary directory, panicking with its path on
+/// failure.
+pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) {
+    std::fs::write(path, contents)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// The `delego` binary cargo built into the same target directory and
+/// profile as the running test executable.
+///
+/// Panics with instructions when it is missing. When it is older than the
+/// `cli`/`spec` sources it is still used, with a warning on stderr (shown by
+/// the test harness for failing tests), since a stale binary is the most
+/// likely cause of a surprising failure.
+pub fn delego_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = locate_bin();
+        warn_if_stale(&bin);
+        bin
+    })
+    .clone()
+}
+
+fn locate_bin() -> PathBuf {
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|e| panic!("cannot locate the running test executable: {e}"));
+    // <target>/<profile>/deps/<test>-<hash>  →  <target>/<profile>
+    let profile_dir = exe
+        .parent()
+        .filter(|deps| deps.file_name() == Some(OsStr::new("deps")))
+        .and_then(Path::parent)
+        .unwrap_or_else(|| {
+            panic!(
+                "the test executable {} is not in a cargo <target>/<profile>/deps directory; \
+                 cannot find the delego binary next to it",
+                exe.display()
+            )
+        });
+    let bin = profile_dir.join(format!("delego{}", std::env::consts::EXE_SUFFIX));
+    if !bin.is_file() {
+        let profile = profile_dir
+            .file_name()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let flag = match profile.as_str() {
+            "debug" => String::new(),
+            "release" => " --release".to_owned(),
+            other => format!(" --profile {other}"),
+        };
+        let target_dir = profile_dir.parent().unwrap_or(profile_dir);
+        let env = if target_dir == workspace_root().join("target") {
+            String::new()
+        } else {
+            format!("CARGO_TARGET_DIR={} ", target_dir.display())
+        };
+        panic!(
+            "the delego binary was not found at {}.\n\
+             `cargo test` does not build another package's binary for these tests; build it first \
+             (with the same CARGO_TARGET_DIR and profile as the test run):\n\
+             \n    {env}cargo build -p delego-cli{flag}\n",
+            bin.display(),
+        );
+    }
+    bin
+}
+
+/// Warns (on stderr) when a source file of the binary is newer than it.
+fn warn_if_stale(bin: &Path) {
+    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
+        return;
+    };
+    let root = workspace_root();
+    let mut newest: Option<(SystemTime, PathBuf)> = None;
+    for dir in ["cli/src", "spec/src"] {
+        newest_file(&root.join(dir), &mut newest);
+    }
+    if let Some((modified, path)) = newest {
+        if modified > built {
+            eprintln!(
+                "warning: {} is newer than {}; the tests run the old binary. \
+                 Rebuild with `cargo build -p delego-cli`.",
+                path.display(),
+                bin.display()
+            );
+        }
+    }
+}
+
+fn newest_file(dir: &Path, newest: &mut Option<(SystemTime, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() {
+            newest_file(&path, newest);
+        } else if let Ok(modified) = meta.modified() {
+            let is_newer = match newest {
+                Some((time, _)) => modified > *time,
+                None => true,
+            };
+            if is_newer {
+                *newest = Some((modified, path));
+            }
+        }
+    }
+}
+
+/// What one run of the binary produced.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The exit code (a run ended by a signal panics instead).
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// The stdout lines, without terminators.
+    pub fn stdout_lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+
+    /// The problem lines `verify` printed (`  - <problem>`), without the
+    /// two-space-dash prefix.
+    pub fn problems(&self) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("  - "))
+            .collect()
+    }
+
+    /// Whether stdout has exactly this line.
+    pub fn has_line(&self, line: &str) -> bool {
+        self.stdout.lines().any(|l| l == line)
+    }
+
+    /// Asserts the run refused its input the documented way: exit code 2,
+    /// exactly one stderr line starting with `error:`, no panic or backtrace.
+    /// Returns that line.
+    pub fn assert_usage_error(&self) -> &str {
+        assert_eq!(
+            self.code, 2,
+            "expected exit code 2 for unusable input\n{self}"
+        );
+        assert_no_panic(&self.stderr, self);
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one stderr line\n{self}");
+        assert!(
+            lines[0].starts_with("error:"),
+            "stderr must start with 'error:'\n{self}"
+        );
+        lines[0]
+    }
+}
+
+/// Asserts that a process's stderr shows no sign of a Rust panic.
+pub fn assert_no_panic(stderr: &str, context: &dyn std::fmt::Display) {
+    for marker in [
+        "panicked",
+        "RUST_BACKTRACE",
+        "stack backtrace",
+        "thread 'main'",
+    ] {
+        assert!(
+            !stderr.contains(marker),
+            "stderr shows a panic ({marker:?})\n{context}"
+        );
+    }
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit code: {}\n--- stdout ---\n{}--- stderr ---\n{}--------------",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// One invocation of the binary: `Delego::new().arg(..).stdin(..).run()`.
+#[derive(Debug, Clone)]
+pub struct Delego {
+    args: Vec<OsString>,
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+}
+
+impl Default for Delego {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Delego {
+    pub fn new() -> Self {
+        Delego {
+            args: Vec::new(),
+            stdin: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Bytes fed on stdin (otherwise stdin is empty: `/dev/null`).
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Runs the binary to completion, killing it after the timeout (which
+    /// panics, as does a run ended by a signal).
+    pub fn run(&self) -> Output {
+        let bin = delego_bin();
+        let shown = format!(
+            "delego {}",
+            self.args
+                .iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let mut child = Command::new(&bin)
+            .args(&self.args)
+            // A panic would print its backtrace, which the tests look for.
+            .env("RUST_BACKTRACE", "1")
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+
+        let writer = match (child.stdin.take(), &self.stdin) {
+            (Some(mut pipe), Some(bytes)) => {
+                let bytes = bytes.clone();
+                // The child may exit without reading everything (a broken
+                // pipe is then expected and harmless).
+                Some(thread::spawn(move || {
+                    let _ = pipe.write_all(&bytes);
+                }))
+            }
+            _ => None,
+        };
+        let stdout = child.stdout.take().map(drain);
+        let stderr = child.stderr.take().map(drain);
+
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() >= deadline => {
+                    // Best effort: the process may have exited meanwhile.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(5)),
+                Err(e) => panic!("cannot wait for `{shown}`: {e}"),
+            }
+        };
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
+        let stdout = collect(stdout, "stdout", &shown);
+        let stderr = collect(stderr, "stderr", &shown);
+        let Some(status) = status else {
+            panic!(
+                "`{shown}` did not finish within {:?} and was killed\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}",
+                self.timeout
+            );
+        };
+        let Some(code) = status.code() else {
+            panic!("`{shown}` was ended by a signal ({status})\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}");
+        };
+        Output {
+            code,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// Runs `delego ARGS` with optional stdin and the default timeout.
+pub fn run<I, S>(args: I, stdin: Option<&[u8]>) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut command = Delego::new().args(args);
+    if let Some(bytes) = stdin {
+        command = command.stdin(bytes);
+    }
+    command.run()
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<std::io::Result<Vec<u8>>> {
+    thread::spawn(move || {
+        let mut buffer = Vec::new();
+        pipe.read_to_end(&mut buffer).map(|_| buffer)
+    })
+}
+
+fn collect(
+    reader: Option<thread::JoinHandle<std::io::Result<Vec<u8>>>>,
+    name: &str,
+    shown: &str,
+) -> String {
+    let Some(reader) = reader else {
+        return String::new();
+    };
+    let bytes = reader
+        .join()
+        .unwrap_or_else(|_| panic!("the thread reading {name} of `{shown}` panicked"))
+        .unwrap_or_else(|e| panic!("cannot read {name} of `{shown}`: {e}"));
+    String::from_utf8(bytes).unwrap_or_else(|e| {
+        panic!(
+            "{name} of `{shown}` is not UTF-8: {}",
+            String::from_utf8_lossy(e.as_bytes())
+        )
+    })
+}

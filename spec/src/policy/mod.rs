@@ -9,7 +9,7 @@ mod model;
 mod validate;
 
 pub use model::{
-    AllowListConstraint, AmountConstraint, Constraints, Forbidden, Match, Policy, RateLimit, Rule,
-    RuleDecision, Window,
+    AllowListConstraint, AmountConstraint, ApprovalRouting, Constraints, Forbidden, Match, Policy,
+    RateLimit, Rule, RuleDecision, Window,
 };
 pub use validate::PolicyError;

@@ -48,6 +48,30 @@ pub struct Rule {
     pub decision: RuleDecision,
     pub matcher: Match,
     pub constraints: Constraints,
+    /// §7.2 routing for `needs_approval` rules (defaults otherwise).
+    pub approval: ApprovalRouting,
+}
+
+/// §7.2 (0.4 draft): how a parked action is presented and decided. Set by
+/// the policy, never by the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRouting {
+    /// Why approval is required, shown to approvers.
+    pub reason: Option<String>,
+    /// Distinct approvers needed before the action is released (≥ 1).
+    pub required_approvers: u32,
+    /// Seconds after parking when the approval expires (resolves as deny).
+    pub expires_after_seconds: Option<u64>,
+}
+
+impl Default for ApprovalRouting {
+    fn default() -> Self {
+        ApprovalRouting {
+            reason: None,
+            required_approvers: 1,
+            expires_after_seconds: None,
+        }
+    }
 }
 
 /// A match. Absent fields do not constrain; an entirely empty match matches

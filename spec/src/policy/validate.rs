@@ -10,14 +10,25 @@
 use std::fmt;
 
 use super::model::{
-    AllowListConstraint, AmountConstraint, Constraints, Forbidden, Match, Policy, RateLimit, Rule,
-    RuleDecision, Window,
+    AllowListConstraint, AmountConstraint, ApprovalRouting, Constraints, Forbidden, Match, Policy,
+    RateLimit, Rule, RuleDecision, Window,
 };
 use crate::json::{python_repr, python_type_name, Map, Number, Value};
 use crate::receipt::Outcome;
 
 const POLICY_KEYS: [&str; 4] = ["default", "forbidden", "rules", "version"];
-const RULE_KEYS: [&str; 5] = ["constraints", "decision", "description", "match", "name"];
+const RULE_KEYS: [&str; 8] = [
+    "constraints",
+    "decision",
+    "description",
+    "expires_after",
+    "match",
+    "name",
+    "reason",
+    "required_approvers",
+];
+/// §7.2 keys, meaningful only on `needs_approval` rules.
+const ROUTING_KEYS: [&str; 3] = ["expires_after", "reason", "required_approvers"];
 const FORBIDDEN_KEYS: [&str; 3] = ["description", "match", "name"];
 const MATCH_KEYS: [&str; 4] = ["host", "method", "path", "path_contains"];
 const CONSTRAINT_KEYS: [&str; 3] = ["allow_list", "amount", "rate_limit"];
@@ -407,13 +418,88 @@ fn read_rule(
         ),
     };
     let description = read_description(map, path, problems);
+    let approval = read_routing(map, where_, decision, problems);
     Some(Rule {
         name: name?,
         description: description?,
         decision: decision?,
         matcher: matcher?,
         constraints: constraints?,
+        approval: approval?,
     })
+}
+
+/// The §7.2 routing keys of a rule (0.4 draft; the reference predates them).
+fn read_routing(
+    map: &Map,
+    where_: &str,
+    decision: Option<RuleDecision>,
+    problems: &mut Problems,
+) -> Option<ApprovalRouting> {
+    let present: Vec<&str> = ROUTING_KEYS
+        .iter()
+        .copied()
+        .filter(|k| map.contains_key(*k))
+        .collect();
+    if present.is_empty() {
+        return Some(ApprovalRouting::default());
+    }
+    if decision == Some(RuleDecision::Allow) {
+        problems.push(format!(
+            "{where_}: {} only apply to decision 'needs_approval'",
+            present.join(", ")
+        ));
+        return None;
+    }
+    let mut routing = ApprovalRouting::default();
+    let mut ok = true;
+    if let Some(value) = map.get("reason") {
+        match value {
+            Value::String(reason) => routing.reason = Some(reason.clone()),
+            other => {
+                problems.push(format!(
+                    "{where_}: reason must be a string, got {}",
+                    python_repr(other)
+                ));
+                ok = false;
+            }
+        }
+    }
+    let positive = |name: &str, problems: &mut Problems| -> Option<Option<u64>> {
+        match map.get(name) {
+            None => Some(None),
+            Some(value) => match value
+                .as_i64()
+                .and_then(|n| u64::try_from(n).ok())
+                .filter(|n| *n >= 1)
+            {
+                Some(n) => Some(Some(n)),
+                None => {
+                    problems.push(format!(
+                        "{where_}: {name} must be an integer >= 1, got {}",
+                        python_repr(value)
+                    ));
+                    None
+                }
+            },
+        }
+    };
+    match positive("required_approvers", problems) {
+        Some(Some(n)) => match u32::try_from(n) {
+            Ok(n) => routing.required_approvers = n,
+            Err(_) => {
+                problems.push(format!("{where_}: required_approvers is too large"));
+                ok = false;
+            }
+        },
+        Some(None) => {}
+        None => ok = false,
+    }
+    match positive("expires_after", problems) {
+        Some(seconds) => routing.expires_after_seconds = seconds,
+        None => ok = false,
+    }
+    ok.then_some(routing)
 }
 
 fn read_match(
@@ -738,6 +824,33 @@ mod tests {
                 "rules[0].constraints: unknown constraint key(s): ['max_velocity'] (allowed: ['allow_list', 'amount', 'rate_limit'])",
                 "rules[0].constraints.amount: unknown key(s): ['maximum']",
                 "rules[0].constraints.amount: missing required 'field'",
+            ]
+        );
+    }
+
+    #[test]
+    fn approval_routing_is_read_and_checked() {
+        let policy = Policy::from_value(
+            &parse(r#"{"default":"deny","rules":[{"name":"r","decision":"needs_approval","match":{"path":"/x"},"reason":"money moves","required_approvers":2,"expires_after":900}]}"#).unwrap(),
+            "p",
+        )
+        .unwrap();
+        assert_eq!(
+            policy.rules[0].approval,
+            ApprovalRouting {
+                reason: Some("money moves".into()),
+                required_approvers: 2,
+                expires_after_seconds: Some(900)
+            }
+        );
+        assert_eq!(
+            problems(
+                r#"{"default":"deny","rules":[{"name":"r","decision":"allow","match":{"path":"/x"},"expires_after":5},{"name":"s","decision":"needs_approval","match":{"path":"/y"},"required_approvers":0,"expires_after":"1h"}]}"#
+            ),
+            vec![
+                "rules[0]: expires_after only apply to decision 'needs_approval'",
+                "rules[1]: required_approvers must be an integer >= 1, got 0",
+                "rules[1]: expires_after must be an integer >= 1, got '1h'",
             ]
         );
     }
