@@ -81,6 +81,35 @@ impl CompiledMatch {
         }
     }
 
+    /// Why the match does not select `id` (empty: it does).
+    fn mismatches(&self, id: &ActionIdentity, source: &Match) -> Vec<String> {
+        if self.is_empty {
+            return vec!["an empty match matches nothing".into()];
+        }
+        let mut out = Vec::new();
+        if let (Some(methods), Some(listed)) = (&self.methods_upper, &source.method) {
+            if !methods.contains(&id.method) {
+                out.push(format!("method {} not in {listed:?}", id.method));
+            }
+        }
+        if let Some(host) = &self.host_lower {
+            if *host != id.host {
+                out.push(format!("host {} != {host}", id.host));
+            }
+        }
+        if let (Some(glob), Some(pattern)) = (&self.path, &source.path) {
+            if !glob.matches(&id.path) {
+                out.push(format!("path {} does not match {pattern}", id.path));
+            }
+        }
+        if let Some(needle) = &self.path_contains {
+            if !id.path.contains(needle.as_str()) {
+                out.push(format!("path {} does not contain {needle}", id.path));
+            }
+        }
+        out
+    }
+
     fn matches(&self, id: &ActionIdentity) -> bool {
         if self.is_empty {
             return false;
@@ -205,6 +234,76 @@ impl CompiledPolicy {
                 "no rule matched; default = {}",
                 self.policy.default
             )],
+        })
+    }
+}
+
+/// One forbidden entry's or rule's part in an evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplainStep {
+    /// `forbidden` or `rule`.
+    pub kind: &'static str,
+    pub name: String,
+    /// Why it did not match (empty when it matched).
+    pub mismatches: Vec<String>,
+    /// For the deciding rule: every constraint's result, each evaluated on
+    /// its own (evaluation itself stops at the first failure).
+    pub constraints: Vec<(&'static str, Result<String, String>)>,
+}
+
+/// How an evaluation came about, for `delego policy explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    /// The entries considered, in evaluation order, up to the deciding one.
+    pub steps: Vec<ExplainStep>,
+    pub evaluation: Evaluation,
+}
+
+impl CompiledPolicy {
+    /// Evaluates and records why each entry did or did not decide.
+    pub fn explain(&self, id: &ActionIdentity, params: &Map, counter: &dyn AllowCounter, now_micros: i64) -> Result<Explanation, CountError> {
+        let evaluation = self.evaluate(id, params, counter, now_micros)?;
+        let mut steps = Vec::new();
+        for (entry, matcher) in self.policy.forbidden.iter().zip(&self.forbidden) {
+            let mismatches = matcher.mismatches(id, &entry.matcher);
+            let matched = mismatches.is_empty();
+            steps.push(ExplainStep { kind: "forbidden", name: entry.name.clone(), mismatches, constraints: Vec::new() });
+            if matched {
+                return Ok(Explanation { steps, evaluation });
+            }
+        }
+        for (rule, matcher) in self.policy.rules.iter().zip(&self.rules) {
+            let mismatches = matcher.mismatches(id, &rule.matcher);
+            let matched = mismatches.is_empty();
+            let mut constraints = Vec::new();
+            if matched {
+                let c = &rule.constraints;
+                if let Some(amount) = &c.amount {
+                    constraints.push(("amount", check_amount(amount, params)));
+                }
+                if let Some(list) = &c.allow_list {
+                    constraints.push(("allow_list", check_allow_list(list, params)));
+                }
+                if let Some(limit) = &c.rate_limit {
+                    constraints.push(("rate_limit", check_rate_limit(&rule.name, limit, counter, now_micros)?));
+                }
+            }
+            steps.push(ExplainStep { kind: "rule", name: rule.name.clone(), mismatches, constraints });
+            if matched {
+                break;
+            }
+        }
+        Ok(Explanation { steps, evaluation })
+    }
+
+    /// A policy that denies everything, for sessions that only record human
+    /// decisions and never evaluate.
+    pub fn deny_all() -> CompiledPolicy {
+        CompiledPolicy::new(Policy {
+            version: 1,
+            default: Outcome::Deny,
+            forbidden: Vec::new(),
+            rules: Vec::new(),
         })
     }
 }

@@ -7,8 +7,10 @@
 //! never decides anything and never signs anything.
 
 mod memory;
+mod rocks;
 
 pub use memory::MemoryStore;
+pub use rocks::RocksStore;
 
 use delego_spec::Receipt;
 

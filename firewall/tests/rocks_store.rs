@@ -1,0 +1,112 @@
+//! The RocksDB store: state survives reopening, the chain continues, indexes
+//! answer like the in-memory store, and a second process cannot open a home
+//! that one already holds.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use delego_firewall::broker::NullBroker;
+use delego_firewall::engine::{Clock, EngineParts, Firewall, OsEntropy};
+use delego_firewall::policy_file::load_policy;
+use delego_firewall::store::{LedgerStore, RocksStore};
+use delego_spec::chain::verify_chain;
+use delego_spec::json::parse;
+use delego_spec::keys::SigningKey;
+use delego_spec::{Outcome, ProposedAction};
+
+struct TestClock(AtomicI64);
+
+impl Clock for TestClock {
+    fn now_micros(&self) -> i64 {
+        self.0.fetch_add(1_000, Ordering::SeqCst)
+    }
+}
+
+const POLICY: &str = "version: 1\ndefault: deny\nrules:\n  - name: reads\n    decision: allow\n    match: { method: GET, host: h }\n    constraints:\n      rate_limit: { max: 3, per: minute }\n  - name: writes\n    decision: needs_approval\n    match: { method: POST, host: h }\n";
+
+fn start(store: Arc<RocksStore>, clock: Arc<TestClock>) -> Firewall<RocksStore> {
+    let parts = EngineParts {
+        signer: SigningKey::from_bytes(&[5u8; 32]),
+        broker: Box::new(NullBroker),
+        clock,
+        entropy: Arc::new(OsEntropy),
+        tokens: None,
+    };
+    Firewall::start(store, load_policy(POLICY, "test").unwrap(), parts).unwrap()
+}
+
+fn action(method: &str) -> ProposedAction {
+    ProposedAction::from_value(
+        &parse(&format!(
+            r#"{{"instruction":"i","method":"{method}","url":"https://h/x","params":{{}}}}"#
+        ))
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn state_survives_reopening_and_the_chain_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(TestClock(AtomicI64::new(1_780_000_000_000_000)));
+    let approval_id;
+    {
+        let store = Arc::new(RocksStore::open(dir.path()).unwrap());
+        let fw = start(store.clone(), clock.clone());
+        for _ in 0..2 {
+            assert_eq!(fw.propose(action("GET")).unwrap().outcome, Outcome::Allow);
+        }
+        approval_id = fw.propose(action("POST")).unwrap().approval_id.unwrap();
+        assert!(
+            RocksStore::open(dir.path()).is_err(),
+            "a second open of a held store must fail"
+        );
+        fw.shutdown();
+    }
+    let store = Arc::new(RocksStore::open(dir.path()).unwrap());
+    assert_eq!(store.head().unwrap().unwrap().seq, 2);
+    assert_eq!(store.pending_approvals().unwrap().len(), 1);
+    assert_eq!(store.count_allows("reads", 0, 100).unwrap(), 2);
+    assert_eq!(
+        store.count_allows("reads", 0, 1).unwrap(),
+        1,
+        "counting stops at the limit"
+    );
+    assert_eq!(store.count_allows("writes", 0, 100).unwrap(), 0);
+    let fw = start(store.clone(), clock);
+    assert_eq!(
+        fw.propose(action("GET")).unwrap().reasons,
+        ["rate_limit: 3/3 per minute"]
+    );
+    assert_eq!(
+        fw.propose(action("GET")).unwrap().reasons,
+        ["rate_limit: 3/3 per minute already used"]
+    );
+    fw.decide(&approval_id, true, "alice", None).unwrap();
+    assert!(store.pending_approvals().unwrap().is_empty());
+    assert!(fw.resolve(&approval_id, action("POST")).unwrap().executed);
+    assert_eq!(
+        store
+            .approval(&approval_id)
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
+        "consumed"
+    );
+
+    let text: String = store
+        .receipts(0, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|r| r.to_reference_line() + "\n")
+        .collect();
+    let report = verify_chain(
+        &text,
+        &SigningKey::from_bytes(&[5u8; 32]).verifying_key(),
+        None,
+    );
+    assert!(report.is_valid(), "{:?}", report.problems);
+    assert_eq!(report.seqs.len(), 6);
+    assert_eq!(store.receipts(4, 10).unwrap().len(), 2);
+}
