@@ -1,9 +1,15 @@
 //! `delego`: the command-line tool. Each subcommand lives in its own module;
 //! this file only parses arguments and maps outcomes to exit codes.
 
+mod agent;
 mod conformance;
 mod exit;
 mod hash;
+mod home;
+mod human;
+mod ledger;
+mod output;
+mod policy_cmd;
 mod verify;
 
 use std::path::PathBuf;
@@ -11,35 +17,164 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::home::Home;
+
 /// delego — decides each agent action before any credential is used, and
 /// proves every decision in a signed, verifiable ledger.
 #[derive(Parser)]
 #[command(name = "delego", version, about)]
 struct Cli {
+    /// Delego home dir (default: $DELEGO_HOME, ./.claude/.delego if it exists, or ~/.delego)
+    #[arg(long, global = true, value_name = "DIR")]
+    home: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create the home dir, generate signing keys, install an example policy.
+    Init,
+    /// Print the resolved delego home (where state + policy live).
+    Home,
+    /// Show the loaded policy summary, or check, explain and test policies.
+    Policy {
+        #[command(subcommand)]
+        command: Option<PolicyCommand>,
+    },
+    /// List actions awaiting human approval.
+    Pending,
+    /// Approve a pending action.
+    Approve(DecideArgs),
+    /// Deny a pending action.
+    Deny(DecideArgs),
+    /// Show the most recent audit receipts.
+    Log {
+        /// Number of receipts to show.
+        #[arg(short = 'n', long = "lines", default_value_t = 20)]
+        lines: usize,
+        /// Print receipts as the reference's JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify the audit chain (hashes, linkage, signatures) with only the public key.
+    Verify(verify::VerifyArgs),
+    /// Write the ledger in the reference's JSONL format.
+    Export {
+        /// Output file (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Migrate a reference home (ledger, approvals, keys, policy), re-verifying its chain first.
+    Import {
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+    },
+    /// Decide a proposed action and print the decision as JSON.
+    Propose {
+        /// The action as JSON ({instruction, method, url, params}), or @FILE.
+        #[arg(long, value_name = "JSON")]
+        action: String,
+        /// Mint a §9 authorization token for this audience on allow.
+        #[arg(long, value_name = "AUDIENCE")]
+        mint_token: Option<String>,
+    },
+    /// Present an action to release an approval and print the decision as JSON.
+    Resolve {
+        approval_id: String,
+        #[arg(long, value_name = "JSON")]
+        action: String,
+        #[arg(long, value_name = "AUDIENCE")]
+        mint_token: Option<String>,
+    },
     /// Hash actions (JSON lines of {instruction, method, url, params}) from
     /// FILE or stdin: one JSON line of derived values per action.
     Hash {
         /// Input file; stdin when omitted or "-".
         file: Option<PathBuf>,
     },
-    /// Verify a receipt ledger (reference JSONL) offline with only the public key.
-    Verify(verify::VerifyArgs),
     /// Run the delego Conformance Test Kit vectors and print a table.
     Conformance,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let outcome = match cli.command {
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file; list every problem.
+    Check { file: PathBuf },
+    /// Show which rule matches an action and why, with every constraint's result.
+    Explain {
+        #[arg(long, value_name = "JSON")]
+        action: String,
+        /// Policy file (default: the home's policy).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+    /// Run a table of actions with expected outcomes; exit 1 on any mismatch.
+    Test {
+        file: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct DecideArgs {
+    approval_id: String,
+    /// Name recorded as approver.
+    #[arg(long = "as", default_value = "cli", value_name = "NAME")]
+    approver: String,
+    /// A note recorded with the decision.
+    #[arg(long, value_name = "TEXT")]
+    note: Option<String>,
+}
+
+fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
+    let home = || Home::resolve(cli.home.as_deref());
+    match &cli.command {
+        Command::Init => human::init(&home()?),
+        Command::Home => human::show_home(&home()?),
+        Command::Policy { command: None } => human::show_policy(&home()?),
+        Command::Policy {
+            command: Some(PolicyCommand::Check { file }),
+        } => policy_cmd::check(file),
+        Command::Policy {
+            command: Some(PolicyCommand::Explain { action, policy }),
+        } => policy_cmd::explain(&home()?, policy.as_deref(), action),
+        Command::Policy {
+            command: Some(PolicyCommand::Test { file, policy }),
+        } => policy_cmd::test(&home()?, policy.as_deref(), file),
+        Command::Pending => human::pending(&home()?),
+        Command::Approve(args) => human::decide(
+            &home()?,
+            &args.approval_id,
+            true,
+            &args.approver,
+            args.note.as_deref(),
+        ),
+        Command::Deny(args) => human::decide(
+            &home()?,
+            &args.approval_id,
+            false,
+            &args.approver,
+            args.note.as_deref(),
+        ),
+        Command::Log { lines, json } => human::log(&home()?, *lines, *json),
+        Command::Verify(args) => verify::run(args, &home()?),
+        Command::Export { out } => ledger::export(&home()?, out.as_deref()),
+        Command::Import { from } => ledger::import(&home()?, from),
+        Command::Propose { action, mint_token } => {
+            agent::propose(&home()?, action, mint_token.as_deref())
+        }
+        Command::Resolve {
+            approval_id,
+            action,
+            mint_token,
+        } => agent::resolve(&home()?, approval_id, action, mint_token.as_deref()),
         Command::Hash { file } => hash::run(file.as_deref()),
-        Command::Verify(args) => verify::run(&args),
         Command::Conformance => conformance::run(),
-    };
-    exit::report(outcome)
+    }
+}
+
+fn main() -> ExitCode {
+    exit::report(run(Cli::parse()))
 }

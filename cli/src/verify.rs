@@ -1,10 +1,11 @@
-//! `delego verify --ledger FILE --pubkey FILE`: walks a reference-format JSONL
-//! ledger offline with only the public key, optionally against a head anchor.
-//! Output and exit codes follow the reference's `delego verify`.
+//! `delego verify`: walks a ledger with only the public key, optionally
+//! against a head anchor — a reference-format JSONL file (`--ledger`), or the
+//! home's own store. Output and exit codes follow the reference's `delego
+//! verify`.
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
@@ -13,18 +14,22 @@ use delego_spec::keys::verifying_key_from_pem;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::exit::Outcome;
+use crate::home::Home;
+use delego_firewall::store::LedgerStore as _;
 
 /// Ledgers larger than this show a progress bar (on a terminal).
 const PROGRESS_THRESHOLD_BYTES: u64 = 8 * 1024 * 1024;
 
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// The ledger: one receipt per line, as the reference writes audit.log.jsonl.
+    /// A ledger file (one receipt per line, as the reference writes
+    /// audit.log.jsonl); without it, the home's own ledger is verified.
+    #[arg(long, value_name = "FILE", requires = "pubkey")]
+    ledger: Option<PathBuf>,
+    /// The ledger signer's Ed25519 public key (SubjectPublicKeyInfo PEM);
+    /// defaults to the home's signing_key.pub.
     #[arg(long, value_name = "FILE")]
-    ledger: PathBuf,
-    /// The ledger signer's Ed25519 public key (SubjectPublicKeyInfo PEM).
-    #[arg(long, value_name = "FILE")]
-    pubkey: PathBuf,
+    pubkey: Option<PathBuf>,
     /// External head anchor to check the chain against (spec §8.3).
     #[arg(long, value_name = "SEQ:ENTRY_HASH", conflicts_with = "anchor_file")]
     expected_head: Option<String>,
@@ -33,11 +38,16 @@ pub struct VerifyArgs {
     anchor_file: Option<PathBuf>,
 }
 
-pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
-    let pem = fs::read_to_string(&args.pubkey)
-        .with_context(|| format!("cannot read public key {}", args.pubkey.display()))?;
-    let key = verifying_key_from_pem(&pem)
-        .with_context(|| format!("public key {}", args.pubkey.display()))?;
+pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<Outcome> {
+    let key = match &args.pubkey {
+        Some(path) => {
+            let pem = fs::read_to_string(path)
+                .with_context(|| format!("cannot read public key {}", path.display()))?;
+            verifying_key_from_pem(&pem)
+                .with_context(|| format!("public key {}", path.display()))?
+        }
+        None => home.verifying_key()?,
+    };
 
     let anchor = match (&args.expected_head, &args.anchor_file) {
         (Some(text), _) => match text.parse::<HeadAnchor>() {
@@ -55,8 +65,39 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         _ => None,
     };
 
-    let file = File::open(&args.ledger)
-        .with_context(|| format!("cannot read ledger {}", args.ledger.display()))?;
+    let mut verifier = ChainVerifier::new(&key, anchor.clone());
+    match &args.ledger {
+        Some(ledger) => {
+            println!("ledger: {}", ledger.display());
+            walk_file(ledger, &mut verifier)?;
+        }
+        None => {
+            println!("home: {}", home.dir.display());
+            walk_store(home, &mut verifier)?;
+        }
+    }
+    report(verifier, anchor.as_ref(), args.anchor_file.as_deref())
+}
+
+/// Feeds the home's receipts, as reference lines, to the verifier.
+fn walk_store(home: &Home, verifier: &mut ChainVerifier<'_>) -> anyhow::Result<()> {
+    let store = home.open_store()?;
+    let mut next = 0;
+    loop {
+        let receipts = store.receipts(next, 10_000)?;
+        if receipts.is_empty() {
+            return Ok(());
+        }
+        for receipt in &receipts {
+            verifier.push_line(&receipt.to_reference_line());
+        }
+        next += receipts.len() as u64;
+    }
+}
+
+fn walk_file(ledger: &Path, verifier: &mut ChainVerifier<'_>) -> anyhow::Result<()> {
+    let file =
+        File::open(ledger).with_context(|| format!("cannot read ledger {}", ledger.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let progress = if size >= PROGRESS_THRESHOLD_BYTES {
         let bar = ProgressBar::new(size);
@@ -69,15 +110,13 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         ProgressBar::hidden()
     };
 
-    println!("ledger: {}", args.ledger.display());
-    let mut verifier = ChainVerifier::new(&key, anchor.clone());
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line = Vec::with_capacity(1024);
     loop {
         line.clear();
         let read = reader
             .read_until(b'\n', &mut line)
-            .with_context(|| format!("cannot read ledger {}", args.ledger.display()))?;
+            .with_context(|| format!("cannot read ledger {}", ledger.display()))?;
         if read == 0 {
             break;
         }
@@ -88,6 +127,14 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         verifier.push_text(&String::from_utf8_lossy(&line));
     }
     progress.finish_and_clear();
+    Ok(())
+}
+
+fn report(
+    verifier: ChainVerifier<'_>,
+    anchor: Option<&HeadAnchor>,
+    anchor_file: Option<&Path>,
+) -> anyhow::Result<Outcome> {
     let report = verifier.finish();
 
     if !report.is_valid() {
@@ -102,7 +149,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     if let Some(head) = &head {
         println!("head: {head}");
     }
-    match (&report.anchor, &anchor) {
+    match (&report.anchor, anchor) {
         (AnchorStatus::MatchesHead, _) => {
             println!("Head anchor matches: no truncation/rollback against the anchor.")
         }
@@ -113,7 +160,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         ),
         _ => {}
     }
-    match (&args.anchor_file, &head) {
+    match (anchor_file, &head) {
         (Some(path), Some(head)) => {
             fs::write(path, format!("{head}\n"))
                 .with_context(|| format!("cannot write anchor file {}", path.display()))?;

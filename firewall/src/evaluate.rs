@@ -261,13 +261,24 @@ pub struct Explanation {
 
 impl CompiledPolicy {
     /// Evaluates and records why each entry did or did not decide.
-    pub fn explain(&self, id: &ActionIdentity, params: &Map, counter: &dyn AllowCounter, now_micros: i64) -> Result<Explanation, CountError> {
+    pub fn explain(
+        &self,
+        id: &ActionIdentity,
+        params: &Map,
+        counter: &dyn AllowCounter,
+        now_micros: i64,
+    ) -> Result<Explanation, CountError> {
         let evaluation = self.evaluate(id, params, counter, now_micros)?;
         let mut steps = Vec::new();
         for (entry, matcher) in self.policy.forbidden.iter().zip(&self.forbidden) {
             let mismatches = matcher.mismatches(id, &entry.matcher);
             let matched = mismatches.is_empty();
-            steps.push(ExplainStep { kind: "forbidden", name: entry.name.clone(), mismatches, constraints: Vec::new() });
+            steps.push(ExplainStep {
+                kind: "forbidden",
+                name: entry.name.clone(),
+                mismatches,
+                constraints: Vec::new(),
+            });
             if matched {
                 return Ok(Explanation { steps, evaluation });
             }
@@ -285,10 +296,18 @@ impl CompiledPolicy {
                     constraints.push(("allow_list", check_allow_list(list, params)));
                 }
                 if let Some(limit) = &c.rate_limit {
-                    constraints.push(("rate_limit", check_rate_limit(&rule.name, limit, counter, now_micros)?));
+                    constraints.push((
+                        "rate_limit",
+                        check_rate_limit(&rule.name, limit, counter, now_micros)?,
+                    ));
                 }
             }
-            steps.push(ExplainStep { kind: "rule", name: rule.name.clone(), mismatches, constraints });
+            steps.push(ExplainStep {
+                kind: "rule",
+                name: rule.name.clone(),
+                mismatches,
+                constraints,
+            });
             if matched {
                 break;
             }
