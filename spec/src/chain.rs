@@ -14,13 +14,39 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::{Signature, VerifyingKey};
+
+/// Signatures checked together; problems are reported in ledger order once
+/// a batch is settled.
+const SIGNATURE_BATCH: usize = 256;
+
+/// One line's problems, held until its signature (if any) is settled.
+struct Slot {
+    place: String,
+    /// Content and link problems, reported before the signature's.
+    before: Vec<String>,
+    signature: SignatureCheck,
+    /// Problems reported after the signature's (the sequence check).
+    after: Vec<String>,
+}
+
+enum SignatureCheck {
+    /// Not a receipt with a signature to check (e.g. a corrupt line).
+    None,
+    /// Unreadable, so bad without checking.
+    Bad,
+    /// To be verified in the next batch.
+    Deferred {
+        entry_hash: String,
+        signature: Signature,
+    },
+}
 
 use crate::hash::sha256_hex;
 use crate::json::{
     parse, python_eq, python_repr, python_str, to_canonical_string, Map, Number, Value,
 };
-use crate::receipt::{verify_entry_signature, GENESIS, PAYLOAD_FIELDS};
+use crate::receipt::{parse_signature_hex, verify_entry_signatures, GENESIS, PAYLOAD_FIELDS};
 use crate::text::python_splitlines;
 
 /// An externally held commitment to the chain's head: `(seq, entry_hash)`.
@@ -119,6 +145,9 @@ pub struct ChainVerifier<'k> {
     anchor: Option<HeadAnchor>,
     /// The entry hash found at the anchored seq, if any.
     hash_at_anchor: Option<Value>,
+    /// Lines whose problems wait for their batch's signatures.
+    slots: Vec<Slot>,
+    deferred: usize,
     problems: Vec<String>,
 }
 
@@ -134,6 +163,8 @@ impl<'k> ChainVerifier<'k> {
             last: None,
             anchor,
             hash_at_anchor: None,
+            slots: Vec::new(),
+            deferred: 0,
             problems: Vec::new(),
         }
     }
@@ -155,8 +186,7 @@ impl<'k> ChainVerifier<'k> {
             return;
         }
         let Ok(entry) = parse(line) else {
-            self.problems
-                .push(format!("line {line_number}: unparseable receipt (corrupt)"));
+            self.report(format!("line {line_number}: unparseable receipt (corrupt)"));
             self.prev = Value::Null;
             self.next_seq = None;
             return;
@@ -173,7 +203,7 @@ impl<'k> ChainVerifier<'k> {
                 .filter(|k| !object.is_some_and(|o| o.contains_key(**k)))
                 .map(|k| Value::from(*k))
                 .collect();
-            self.problems.push(format!(
+            self.report(format!(
                 "{place}: missing field(s) {} (tampered)",
                 python_repr(&Value::Array(missing))
             ));
@@ -190,6 +220,16 @@ impl<'k> ChainVerifier<'k> {
         self.check_receipt(object, &place);
     }
 
+    /// Records a problem that involves no signature, in order.
+    fn report(&mut self, problem: String) {
+        self.slots.push(Slot {
+            place: String::new(),
+            before: vec![problem],
+            signature: SignatureCheck::None,
+            after: Vec::new(),
+        });
+    }
+
     fn check_receipt(&mut self, object: &Map, place: &str) {
         let payload: Map = PAYLOAD_FIELDS
             .iter()
@@ -197,27 +237,29 @@ impl<'k> ChainVerifier<'k> {
             .collect();
         let entry_hash = object.get("entry_hash").cloned().unwrap_or(Value::Null);
         let recomputed = sha256_hex(&to_canonical_string(&Value::Object(payload)));
+        let mut before = Vec::new();
         if entry_hash.as_str() != Some(recomputed.as_str()) {
-            self.problems
-                .push(format!("{place}: content hash mismatch (tampered)"));
+            before.push(format!("{place}: content hash mismatch (tampered)"));
         }
         let prev_hash = object.get("prev_hash").cloned().unwrap_or(Value::Null);
         if !python_eq(&prev_hash, &self.prev) {
-            self.problems.push(format!("{place}: broken chain link"));
+            before.push(format!("{place}: broken chain link"));
         }
-        let signed = match (entry_hash.as_str(), object.get("signature")) {
-            (Some(hash), Some(Value::String(signature))) => {
-                verify_entry_signature(self.key, hash, signature)
-            }
-            _ => false,
+        let signature = match (entry_hash.as_str(), object.get("signature")) {
+            (Some(hash), Some(Value::String(hex))) => match parse_signature_hex(hex) {
+                Some(signature) => SignatureCheck::Deferred {
+                    entry_hash: hash.to_owned(),
+                    signature,
+                },
+                None => SignatureCheck::Bad,
+            },
+            _ => SignatureCheck::Bad,
         };
-        if !signed {
-            self.problems.push(format!("{place}: bad signature"));
-        }
         let seq = object.get("seq").cloned().unwrap_or(Value::Null);
+        let mut after = Vec::new();
         if let Some(expected) = self.next_seq {
             if !python_eq(&seq, &Value::from(expected)) {
-                self.problems.push(format!(
+                after.push(format!(
                     "{place}: out of sequence (expected seq {expected})"
                 ));
             }
@@ -232,10 +274,53 @@ impl<'k> ChainVerifier<'k> {
         self.seqs.push(seq.clone());
         self.prev = entry_hash.clone();
         self.last = Some((seq, entry_hash));
+        if matches!(signature, SignatureCheck::Deferred { .. }) {
+            self.deferred += 1;
+        }
+        self.slots.push(Slot {
+            place: place.to_owned(),
+            before,
+            signature,
+            after,
+        });
+        if self.deferred >= SIGNATURE_BATCH {
+            self.settle();
+        }
+    }
+
+    /// Verifies the deferred signatures and reports every held problem in
+    /// ledger order.
+    fn settle(&mut self) {
+        let items: Vec<(&str, Signature)> = self
+            .slots
+            .iter()
+            .filter_map(|slot| match &slot.signature {
+                SignatureCheck::Deferred {
+                    entry_hash,
+                    signature,
+                } => Some((entry_hash.as_str(), *signature)),
+                _ => None,
+            })
+            .collect();
+        let mut verdicts = verify_entry_signatures(self.key, &items).into_iter();
+        for slot in std::mem::take(&mut self.slots) {
+            self.problems.extend(slot.before);
+            let bad = match slot.signature {
+                SignatureCheck::None => false,
+                SignatureCheck::Bad => true,
+                SignatureCheck::Deferred { .. } => !verdicts.next().unwrap_or(false),
+            };
+            if bad {
+                self.problems.push(format!("{}: bad signature", slot.place));
+            }
+            self.problems.extend(slot.after);
+        }
+        self.deferred = 0;
     }
 
     /// Concludes the walk, applying the anchor check if one was given.
     pub fn finish(mut self) -> ChainReport {
+        self.settle();
         let status = match self.anchor.take() {
             None => AnchorStatus::NotChecked,
             Some(anchor) => self.check_anchor(&anchor),

@@ -364,17 +364,43 @@ impl Receipt {
     }
 }
 
-/// Verifies a hex signature over the UTF-8 bytes of `entry_hash`. The hex is
-/// read as Python's `bytes.fromhex` reads it (either case, ASCII whitespace
-/// allowed between bytes), so both verifiers accept the same lines.
+/// Parses a signature's hex as Python's `bytes.fromhex` reads it (either
+/// case, ASCII whitespace allowed between bytes), so both verifiers accept
+/// the same lines. `None` when it is not 64 bytes of hex.
+pub fn parse_signature_hex(signature_hex: &str) -> Option<Signature> {
+    Signature::from_slice(&python_fromhex(signature_hex)?).ok()
+}
+
+/// Verifies one hex signature over the UTF-8 bytes of `entry_hash`.
 pub fn verify_entry_signature(key: &VerifyingKey, entry_hash: &str, signature_hex: &str) -> bool {
-    let Some(bytes) = python_fromhex(signature_hex) else {
-        return false;
+    parse_signature_hex(signature_hex)
+        .is_some_and(|signature| verify_entry_signatures(key, &[(entry_hash, signature)])[0])
+}
+
+/// Verifies many signatures by one key over entry hashes, in batches.
+///
+/// Every signature is judged by the same (cofactored) equation whether it is
+/// checked in a batch or alone: a batch that fails is re-checked one
+/// signature at a time, as a batch of one, so a signature's verdict never
+/// depends on its neighbours. Only the holder of the private key can produce
+/// a signature on which cofactored and cofactorless checks disagree.
+pub fn verify_entry_signatures(key: &VerifyingKey, items: &[(&str, Signature)]) -> Vec<bool> {
+    let batch = |items: &[(&str, Signature)]| -> bool {
+        let messages: Vec<&[u8]> = items.iter().map(|(hash, _)| hash.as_bytes()).collect();
+        let signatures: Vec<Signature> = items.iter().map(|(_, sig)| *sig).collect();
+        let keys = vec![*key; items.len()];
+        ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
     };
-    let Ok(signature) = Signature::from_slice(&bytes) else {
-        return false;
-    };
-    key.verify_strict(entry_hash.as_bytes(), &signature).is_ok()
+    if items.is_empty() {
+        return Vec::new();
+    }
+    if items.len() > 1 && batch(items) {
+        return vec![true; items.len()];
+    }
+    items
+        .iter()
+        .map(|item| batch(std::slice::from_ref(item)))
+        .collect()
 }
 
 /// Python's `bytes.fromhex`: pairs of hex digits, ASCII whitespace skipped
