@@ -1,6 +1,7 @@
 //! The RocksDB store: state survives reopening, the chain continues, indexes
 //! answer like the in-memory store, and a second process cannot open a home
 //! that one already holds.
+#![cfg(feature = "rocksdb")]
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;

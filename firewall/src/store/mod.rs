@@ -7,9 +7,11 @@
 //! never decides anything and never signs anything.
 
 mod memory;
+#[cfg(feature = "rocksdb")]
 mod rocks;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "rocksdb")]
 pub use rocks::RocksStore;
 
 use delego_spec::Receipt;
