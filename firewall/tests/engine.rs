@@ -258,3 +258,81 @@ fn quorum_and_expiry_follow_the_policy() {
         "pending"
     );
 }
+
+#[test]
+fn tokens_are_minted_only_for_allows_and_released_approvals() {
+    use delego_firewall::engine::TokenMinting;
+    use delego_spec::token::{
+        require_fingerprint, ReplayCache, TokenIssuer, TokenVerifier, VerifierKeys,
+        DEFAULT_TTL_SECONDS,
+    };
+
+    let token_key = SigningKey::from_bytes(&[8u8; 32]);
+    let parts = EngineParts {
+        signer: SigningKey::from_bytes(&[3u8; 32]),
+        broker: Box::new(NullBroker),
+        clock: Arc::new(TestClock(AtomicI64::new(T0))),
+        entropy: Arc::new(OsEntropy),
+        tokens: Some(TokenMinting {
+            issuer: TokenIssuer::new("delego:local", token_key.clone(), DEFAULT_TTL_SECONDS),
+            audience: "broker:test".into(),
+        }),
+    };
+    let fw = Firewall::start(
+        Arc::new(MemoryStore::new()),
+        load_policy(POLICY, "test").unwrap(),
+        parts,
+    )
+    .unwrap();
+    let verifier = TokenVerifier::new(
+        VerifierKeys::Single(token_key.verifying_key()),
+        "broker:test",
+        60,
+    )
+    .unwrap();
+    let mut replay = ReplayCache::default();
+    let now = T0 / 1_000_000;
+
+    let read = action(
+        r#"{"instruction":"read my account details","method":"GET","url":"https://api.example.com/accounts/me","params":{}}"#,
+    );
+    let allowed = fw.propose(read.clone()).unwrap();
+    let claims = verifier
+        .verify(allowed.token.as_deref().unwrap(), now, Some(&mut replay))
+        .unwrap();
+    require_fingerprint(&claims, &read.identity().unwrap()).unwrap();
+    assert_eq!(claims.pol.unwrap().rule.as_deref(), Some("read-accounts"));
+    assert!(
+        verifier
+            .verify(allowed.token.as_deref().unwrap(), now, Some(&mut replay))
+            .is_err(),
+        "single use"
+    );
+
+    let parked = fw.propose(order("2400", "")).unwrap();
+    assert!(parked.token.is_none(), "needs_approval mints nothing");
+    assert!(
+        fw.propose(order("50000", "")).unwrap().token.is_none(),
+        "deny mints nothing"
+    );
+    let id = parked.approval_id.unwrap();
+    assert!(
+        fw.resolve(&id, order("2400", "")).unwrap().token.is_none(),
+        "pending mints nothing"
+    );
+    fw.decide(&id, true, "alice", None).unwrap();
+    let released = fw.resolve(&id, order("2400", "")).unwrap();
+    let claims = verifier
+        .verify(released.token.as_deref().unwrap(), now, Some(&mut replay))
+        .unwrap();
+    assert_eq!(claims.apr.as_deref(), Some(id.as_str()));
+    let other = order("2400", r#","recipient":"attacker""#);
+    assert!(
+        require_fingerprint(&claims, &other.identity().unwrap()).is_err(),
+        "a token cannot release another action"
+    );
+    assert!(
+        fw.resolve(&id, order("2400", "")).unwrap().token.is_none(),
+        "a consumed approval mints nothing"
+    );
+}
