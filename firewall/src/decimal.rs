@@ -20,6 +20,32 @@ pub enum PyDecimal {
     NonFinite,
 }
 
+/// The zero of every run of Unicode decimal digits (category Nd) in the
+/// Unicode 14 database CPython 3.11 uses; each run is ten code points, zero
+/// to nine. Python's `Decimal` reads all of them as digits.
+const DIGIT_ZEROS: [u32; 66] = [
+    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
+    0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
+    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
+    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50,
+    0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+];
+
+/// A Unicode decimal digit as its ASCII digit; other characters unchanged.
+fn ascii_digit(c: char) -> char {
+    let code = c as u32;
+    if c.is_ascii() {
+        return c;
+    }
+    // The last run starting at or below `code`.
+    let index = DIGIT_ZEROS.partition_point(|zero| *zero <= code);
+    match index.checked_sub(1).map(|i| DIGIT_ZEROS[i]) {
+        Some(zero) if code - zero < 10 => char::from(b'0' + (code - zero) as u8),
+        _ => c,
+    }
+}
+
 /// Exponents beyond this are refused rather than risking overflow.
 const MAX_EXPONENT: i128 = 999_999_999_999_999_999;
 
@@ -28,7 +54,11 @@ impl PyDecimal {
     /// an optional sign, digits with an optional point, an optional exponent;
     /// or Infinity/NaN spellings. `None` where Python raises.
     pub fn parse(text: &str) -> Option<PyDecimal> {
-        let cleaned: String = python_strip(text).chars().filter(|c| *c != '_').collect();
+        let cleaned: String = python_strip(text)
+            .chars()
+            .filter(|c| *c != '_')
+            .map(ascii_digit)
+            .collect();
         let (negative, body) = match cleaned.as_bytes().first() {
             Some(b'-') => (true, &cleaned[1..]),
             Some(b'+') => (false, &cleaned[1..]),
@@ -237,7 +267,10 @@ mod tests {
         assert_eq!(g("0E-10"), "0e-10");
         assert_eq!(g("1234.5E-12"), "1.2345e-9");
         assert_eq!(g("-.5e-3"), "-0.0005");
-        for bad in ["0x10", "1 0", "1e", "e5", "_", "", "abc", "1e1.5"] {
+        assert_eq!(g("٣"), "3");
+        assert_eq!(g("１e٢"), "1e+2");
+        assert_eq!(g("1٣.٥"), "13.5");
+        for bad in ["0x10", "1 0", "1e", "e5", "_", "", "abc", "1e1.5", "½"] {
             assert_eq!(PyDecimal::parse(bad), None, "{bad}");
         }
         for special in ["Infinity", "-inf", "nan", "sNaN", "NaN12"] {

@@ -402,9 +402,11 @@ fn check_amount(spec: &AmountConstraint, params: &Map) -> Result<String, String>
             .filter(PyDecimal::is_finite)
             .ok_or_else(|| format!("amount: policy max {max_shown} is not numeric"))?;
         if value.compare(&cap) == Some(Ordering::Greater) {
+            // Python's `f" {currency}" if currency else ""`: empty adds nothing.
             let suffix = spec
                 .currency
-                .as_ref()
+                .as_deref()
+                .filter(|c| !c.is_empty())
                 .map_or_else(String::new, |c| format!(" {c}"));
             return Err(format!(
                 "amount: {} exceeds max {}{suffix}",

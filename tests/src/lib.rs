@@ -16,6 +16,8 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use delego_spec::json::{parse, to_canonical_string, Value};
+
 /// How long one run of the binary may take before it is killed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -292,68 +294,86 @@ impl Delego {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        let mut child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        command
             .args(&self.args)
             // A panic would print its backtrace, which the tests look for.
-            .env("RUST_BACKTRACE", "1")
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-
-        let writer = match (child.stdin.take(), &self.stdin) {
-            (Some(mut pipe), Some(bytes)) => {
-                let bytes = bytes.clone();
-                // The child may exit without reading everything (a broken
-                // pipe is then expected and harmless).
-                Some(thread::spawn(move || {
-                    let _ = pipe.write_all(&bytes);
-                }))
-            }
-            _ => None,
-        };
-        let stdout = child.stdout.take().map(drain);
-        let stderr = child.stderr.take().map(drain);
-
-        let deadline = Instant::now() + self.timeout;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() >= deadline => {
-                    // Best effort: the process may have exited meanwhile.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break None;
-                }
-                Ok(None) => thread::sleep(Duration::from_millis(5)),
-                Err(e) => panic!("cannot wait for `{shown}`: {e}"),
-            }
-        };
-        if let Some(writer) = writer {
-            let _ = writer.join();
-        }
-        let stdout = collect(stdout, "stdout", &shown);
-        let stderr = collect(stderr, "stderr", &shown);
-        let Some(status) = status else {
-            panic!(
-                "`{shown}` did not finish within {:?} and was killed\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}",
-                self.timeout
-            );
-        };
-        let Some(code) = status.code() else {
-            panic!("`{shown}` was ended by a signal ({status})\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}");
-        };
-        Output {
-            code,
-            stdout,
-            stderr,
+            .env("RUST_BACKTRACE", "1");
+        match run_command(&mut command, self.stdin.as_deref(), self.timeout) {
+            Ok(output) => output,
+            Err(message) => panic!("`{shown}`: {message}"),
         }
     }
+}
+
+/// Runs any program to completion with optional stdin, killing it after
+/// `timeout`. A program that cannot start, times out or is ended by a signal
+/// is an `Err` describing what happened (with whatever it printed).
+pub fn run_command(
+    command: &mut Command,
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<Output, String> {
+    let shown = format!("{command:?}");
+    let mut child = command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+
+    let writer = match (child.stdin.take(), stdin) {
+        (Some(mut pipe), Some(bytes)) => {
+            let bytes = bytes.to_vec();
+            // The child may exit without reading everything (a broken pipe
+            // is then expected and harmless).
+            Some(thread::spawn(move || {
+                let _ = pipe.write_all(&bytes);
+            }))
+        }
+        _ => None,
+    };
+    let stdout = child.stdout.take().map(drain);
+    let stderr = child.stderr.take().map(drain);
+
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() >= deadline => {
+                // Best effort: the process may have exited meanwhile.
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(format!("cannot wait for {shown}: {e}")),
+        }
+    };
+    if let Some(writer) = writer {
+        let _ = writer.join();
+    }
+    let stdout = collect(stdout, "stdout", &shown);
+    let stderr = collect(stderr, "stderr", &shown);
+    let Some(status) = status else {
+        return Err(format!(
+            "did not finish within {timeout:?} and was killed\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}"
+        ));
+    };
+    let Some(code) = status.code() else {
+        return Err(format!(
+            "was ended by a signal ({status})\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}"
+        ));
+    };
+    Ok(Output {
+        code,
+        stdout,
+        stderr,
+    })
 }
 
 /// Runs `delego ARGS` with optional stdin and the default timeout.
@@ -394,4 +414,119 @@ fn collect(
             String::from_utf8_lossy(e.as_bytes())
         )
     })
+}
+
+/// A delego home driven through the CLI: every call is
+/// `delego --home DIR ARGS`.
+#[derive(Debug, Clone)]
+pub struct HomeCli {
+    pub dir: PathBuf,
+}
+
+impl HomeCli {
+    pub fn new(dir: impl Into<PathBuf>) -> HomeCli {
+        HomeCli { dir: dir.into() }
+    }
+
+    /// `delego --home DIR`, ready for more arguments.
+    pub fn command(&self) -> Delego {
+        Delego::new().arg("--home").arg(&self.dir)
+    }
+
+    /// Runs `delego --home DIR ARGS`.
+    pub fn run<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command().args(args).run()
+    }
+
+    /// Runs a command that must succeed (exit 0, no stderr); returns its
+    /// output.
+    pub fn ok<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self.run(args);
+        assert_eq!(out.code, 0, "{out}");
+        assert_no_panic(&out.stderr, &out);
+        assert_eq!(out.stderr, "", "{out}");
+        out
+    }
+
+    /// `delego init`, which must succeed.
+    pub fn init(&self) -> Output {
+        self.ok(["init"])
+    }
+
+    /// `propose --action JSON`: the decision line, parsed.
+    pub fn propose(&self, action: &str) -> Value {
+        decision_of(&self.ok(["propose", "--action", action]))
+    }
+
+    /// `resolve ID --action JSON`: the decision line, parsed.
+    pub fn resolve(&self, approval_id: &str, action: &str) -> Value {
+        decision_of(&self.ok(["resolve", approval_id, "--action", action]))
+    }
+
+    /// Every receipt of the home, as `log --json` prints them.
+    pub fn receipts(&self) -> Vec<Value> {
+        let out = self.ok(["log", "--json", "-n", "1000000"]);
+        out.stdout_lines()
+            .into_iter()
+            .map(|line| {
+                parse(line)
+                    .unwrap_or_else(|e| panic!("log --json printed a non-JSON line: {e}\n{out}"))
+            })
+            .collect()
+    }
+
+    /// `export` to a file, returning the exported text.
+    pub fn export_to(&self, path: &Path) -> String {
+        self.ok([OsStr::new("export"), OsStr::new("--out"), path.as_os_str()]);
+        read_text(path)
+    }
+}
+
+/// The single JSON line `propose`/`resolve` printed, parsed.
+pub fn decision_of(out: &Output) -> Value {
+    let lines = out.stdout_lines();
+    assert_eq!(lines.len(), 1, "expected one decision line\n{out}");
+    let value = parse(lines[0]).unwrap_or_else(|e| panic!("the decision is not JSON: {e}\n{out}"));
+    assert!(
+        value.as_object().is_some(),
+        "the decision is not an object\n{out}"
+    );
+    value
+}
+
+/// `value[key]` of a JSON object (`Null` when absent or not an object).
+pub fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
+    static NULL: Value = Value::Null;
+    value.as_object().and_then(|m| m.get(key)).unwrap_or(&NULL)
+}
+
+/// `value[key]` as a string, panicking when it is not one.
+pub fn str_field<'a>(value: &'a Value, key: &str) -> &'a str {
+    field(value, key)
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is not a string in {}", to_canonical_string(value)))
+}
+
+/// `value[key]` as a list of strings, panicking when it is not one.
+pub fn strings_field(value: &Value, key: &str) -> Vec<String> {
+    field(value, key)
+        .as_array()
+        .unwrap_or_else(|| panic!("{key} is not a list in {}", to_canonical_string(value)))
+        .iter()
+        .map(|item| {
+            item.as_str()
+                .unwrap_or_else(|| {
+                    panic!("{key} holds a non-string in {}", to_canonical_string(value))
+                })
+                .to_owned()
+        })
+        .collect()
 }
