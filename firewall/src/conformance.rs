@@ -2,7 +2,7 @@
 //! policy evaluated on an empty ledger) and `resolve.json` (the §7 guards).
 //! `delego-spec` checks everything else; together they cover the whole kit.
 
-use delego_spec::conformance::{case_name, cases, load, result, CaseResult, CtkVectors};
+use delego_spec::conformance::{case_name, load_cases, result, CaseResult, CtkVectors};
 use delego_spec::json::Value;
 use delego_spec::{Outcome, ProposedAction};
 
@@ -39,11 +39,7 @@ fn decisions(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
         Ok(policy) => policy,
         Err(e) => return out.push(result(FILE, "example policy", Err(e.to_string()))),
     };
-    let doc = match load(FILE, v.decisions) {
-        Ok(doc) => doc,
-        Err(failure) => return out.push(failure),
-    };
-    let list = match cases(&doc, FILE) {
+    let list = match load_cases(FILE, v.decisions) {
         Ok(list) => list,
         Err(failure) => return out.push(failure),
     };
@@ -126,11 +122,7 @@ fn record(approval: &Value) -> Result<ApprovalRecord, String> {
 
 fn resolutions(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
     const FILE: &str = "resolve.json";
-    let doc = match load(FILE, v.resolve) {
-        Ok(doc) => doc,
-        Err(failure) => return out.push(failure),
-    };
-    let list = match cases(&doc, FILE) {
+    let list = match load_cases(FILE, v.resolve) {
         Ok(list) => list,
         Err(failure) => return out.push(failure),
     };

@@ -121,6 +121,12 @@ fn expect_eq(what: &str, got: &str, expected: &str) -> Result<(), String> {
     }
 }
 
+/// The cases of a vector file, or a failing result naming it.
+pub fn load_cases(file: &'static str, text: &str) -> Result<Vec<Value>, CaseResult> {
+    let doc = load(file, text)?;
+    cases(&doc, file).map(<[Value]>::to_vec)
+}
+
 /// A case's `name`, or its position.
 pub fn case_name(case: &Value, index: usize) -> String {
     case.as_object()
@@ -143,11 +149,7 @@ pub fn run(vectors: &CtkVectors<'_>) -> Vec<CaseResult> {
 }
 
 fn hashing(out: &mut Vec<CaseResult>, file: &'static str, text: &str, with_query: bool) {
-    let doc = match load(file, text) {
-        Ok(doc) => doc,
-        Err(failure) => return out.push(failure),
-    };
-    let list = match cases(&doc, file) {
+    let list = match load_cases(file, text) {
         Ok(list) => list,
         Err(failure) => return out.push(failure),
     };
@@ -310,11 +312,7 @@ fn tokens(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
 
 fn policy_invalid(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
     const FILE: &str = "policy_invalid.json";
-    let doc = match load(FILE, v.policy_invalid) {
-        Ok(doc) => doc,
-        Err(failure) => return out.push(failure),
-    };
-    let list = match cases(&doc, FILE) {
+    let list = match load_cases(FILE, v.policy_invalid) {
         Ok(list) => list,
         Err(failure) => return out.push(failure),
     };
@@ -333,11 +331,7 @@ fn policy_invalid(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
 
 fn decisions(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
     const FILE: &str = "decisions.json";
-    let doc = match load(FILE, v.decisions) {
-        Ok(doc) => doc,
-        Err(failure) => return out.push(failure),
-    };
-    let list = match cases(&doc, FILE) {
+    let list = match load_cases(FILE, v.decisions) {
         Ok(list) => list,
         Err(failure) => return out.push(failure),
     };
@@ -361,11 +355,7 @@ fn decisions(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
 
 fn resolve(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
     const FILE: &str = "resolve.json";
-    let doc = match load(FILE, v.resolve) {
-        Ok(doc) => doc,
-        Err(failure) => return out.push(failure),
-    };
-    let list = match cases(&doc, FILE) {
+    let list = match load_cases(FILE, v.resolve) {
         Ok(list) => list,
         Err(failure) => return out.push(failure),
     };
