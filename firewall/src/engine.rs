@@ -439,6 +439,17 @@ impl<S: LedgerStore> Writer<S> {
         now: i64,
         overlay: &Overlay,
     ) -> Result<Receipt, FirewallError> {
+        Ok(Self::next_payload(entry, now, overlay)?.sign(&self.parts.signer))
+    }
+
+    /// The next receipt's payload, refused when the signed receipt could not
+    /// be logged. Sizing needs no signature, so oversized actions cost no
+    /// signing.
+    fn next_payload(
+        entry: &Entry<'_>,
+        now: i64,
+        overlay: &Overlay,
+    ) -> Result<ReceiptPayload, FirewallError> {
         let payload = ReceiptPayload {
             seq: overlay.next_seq,
             ts: format_utc(now),
@@ -452,12 +463,11 @@ impl<S: LedgerStore> Writer<S> {
             approval_id: entry.approval_id.clone(),
             prev_hash: overlay.prev_hash.clone(),
         };
-        let receipt = payload.sign(&self.parts.signer);
-        let bytes = receipt.canonical_json().len();
+        let bytes = payload.signed_canonical_len();
         if bytes > MAX_RECEIPT_BYTES {
             return Err(FirewallError::TooLarge { bytes });
         }
-        Ok(receipt)
+        Ok(payload)
     }
 
     fn stage(receipt: Receipt, now: i64, overlay: &mut Overlay) {
@@ -659,7 +669,7 @@ impl<S: LedgerStore> Writer<S> {
             identity,
             approval_id: approval_id.clone(),
         };
-        self.next_receipt(&probe, now, overlay)?;
+        Self::next_payload(&probe, now, overlay)?;
         let executed = self
             .parts
             .broker

@@ -180,6 +180,14 @@ impl ReceiptPayload {
         out.push('}');
     }
 
+    /// The length of the signed receipt's canonical JSON (the log leaf),
+    /// known before signing: `entry_hash` (64 hex) and `signature` (128 hex)
+    /// add a fixed number of bytes.
+    pub fn signed_canonical_len(&self) -> usize {
+        // `,"entry_hash":"` + 64 + `"` and `,"signature":"` + 128 + `"`.
+        self.canonical_json().len() + 80 + 143
+    }
+
     /// `sha256(canonical_json(payload))`.
     pub fn entry_hash(&self) -> String {
         sha256_hex(&self.canonical_json())
@@ -471,6 +479,19 @@ mod tests {
             crate::json::to_canonical_string(&receipt.payload.to_value())
         );
         assert!(line.starts_with("{\"seq\": 0, \"ts\": "));
+    }
+
+    #[test]
+    fn signed_length_is_known_before_signing() {
+        let payload = sample();
+        let expected = payload.signed_canonical_len();
+        assert_eq!(
+            payload
+                .sign(&SigningKey::from_bytes(&[1u8; 32]))
+                .canonical_json()
+                .len(),
+            expected
+        );
     }
 
     #[test]
