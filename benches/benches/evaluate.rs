@@ -81,7 +81,7 @@ fn evaluate(c: &mut Criterion) {
 
     let parts = EngineParts {
         signer: SigningKey::from_bytes(&[1u8; 32]),
-        broker: Box::new(NullBroker),
+        broker: Arc::new(NullBroker),
         clock: Arc::new(SystemClock),
         entropy: Arc::new(OsEntropy),
         tokens: None,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use delego_firewall::broker::NullBroker;
+use delego_firewall::broker::{Broker, HttpProxyBroker, HttpProxyConfig, NullBroker};
 use delego_firewall::engine::{EngineParts, Firewall, OsEntropy, SystemClock, TokenMinting};
 use delego_firewall::evaluate::CompiledPolicy;
 use delego_firewall::policy_file::load_policy;
@@ -21,7 +21,7 @@ use delego_spec::token::{TokenIssuer, DEFAULT_TTL_SECONDS};
 
 /// What must never be committed when a home lives inside a repository: the
 /// reference's list, plus the RocksDB store.
-const GITIGNORE: &str = "# delego runtime state — do not commit secrets or the audit ledger.\nsigning_key.pem\ntoken_key.pem\naudit.log.jsonl\napprovals.jsonl\n*.lock\nstore/\n";
+const GITIGNORE: &str = "# delego runtime state — do not commit secrets or the audit ledger.\nsigning_key.pem\ntoken_key.pem\naudit.log.jsonl\napprovals.jsonl\n*.lock\nstore/\ngateway.json\n";
 
 /// The files of one home.
 pub struct Home {
@@ -71,6 +71,29 @@ impl Home {
     }
     pub fn store_dir(&self) -> PathBuf {
         self.dir.join("store")
+    }
+    /// Optional: the credential gateway allowed actions are forwarded to.
+    pub fn gateway_config(&self) -> PathBuf {
+        self.dir.join("gateway.json")
+    }
+
+    /// The broker: the home's credential gateway when `gateway.json` exists,
+    /// else the null broker (which sends nothing). An unreadable or invalid
+    /// configuration is an error, never a silent fall-back.
+    pub fn broker(&self) -> anyhow::Result<Arc<dyn Broker>> {
+        let path = self.gateway_config();
+        if !path.exists() {
+            return Ok(Arc::new(NullBroker));
+        }
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let value = delego_spec::json::parse(&text)
+            .with_context(|| format!("{} is not valid JSON", path.display()))?;
+        let config = HttpProxyConfig::from_value(&value)
+            .with_context(|| format!("in {}", path.display()))?;
+        Ok(Arc::new(
+            HttpProxyBroker::new(config).with_context(|| format!("in {}", path.display()))?,
+        ))
     }
 
     /// Writes the `.gitignore` unless one exists.
@@ -166,9 +189,14 @@ impl Home {
                 })
             }
         };
+        let broker: Arc<dyn Broker> = if decisions_only {
+            Arc::new(NullBroker)
+        } else {
+            self.broker()?
+        };
         let parts = EngineParts {
             signer: self.signing_key()?,
-            broker: Box::new(NullBroker),
+            broker,
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
             tokens,

@@ -194,6 +194,7 @@ pub fn import(home: &Home, from: &Path) -> anyhow::Result<Outcome> {
     store.commit(&Batch {
         receipts,
         approvals,
+        ..Batch::default()
     })?;
     bar.finish_and_clear();
     println!(

@@ -30,7 +30,8 @@ impl ApprovalStatus {
         }
     }
 
-    fn parse(text: &str) -> Option<ApprovalStatus> {
+    /// The stored spelling back; `None` for anything else.
+    pub fn parse(text: &str) -> Option<ApprovalStatus> {
         Some(match text {
             "pending" => ApprovalStatus::Pending,
             "approved" => ApprovalStatus::Approved,

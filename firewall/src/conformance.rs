@@ -75,13 +75,7 @@ fn decisions(out: &mut Vec<CaseResult>, v: &CtkVectors<'_>) {
 }
 
 fn status(text: &str) -> Result<ApprovalStatus, String> {
-    Ok(match text {
-        "pending" => ApprovalStatus::Pending,
-        "approved" => ApprovalStatus::Approved,
-        "denied" => ApprovalStatus::Denied,
-        "consumed" => ApprovalStatus::Consumed,
-        other => return Err(format!("unknown status {other}")),
-    })
+    ApprovalStatus::parse(text).ok_or_else(|| format!("unknown status {text}"))
 }
 
 /// The vector's parked approval; the CTK names its approver `human`.

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod evaluate;
 pub mod glob;
 pub mod policy_file;
+pub mod reservation;
 pub mod store;
 pub mod time;
 pub mod yaml;

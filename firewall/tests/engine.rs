@@ -29,7 +29,7 @@ fn firewall_with(policy: &str, clock: Arc<TestClock>) -> (Firewall<MemoryStore>,
     let key = SigningKey::from_bytes(&[3u8; 32]);
     let parts = EngineParts {
         signer: key.clone(),
-        broker: Box::new(NullBroker),
+        broker: Arc::new(NullBroker),
         clock,
         entropy: Arc::new(OsEntropy),
         tokens: None,
@@ -270,7 +270,7 @@ fn tokens_are_minted_only_for_allows_and_released_approvals() {
     let token_key = SigningKey::from_bytes(&[8u8; 32]);
     let parts = EngineParts {
         signer: SigningKey::from_bytes(&[3u8; 32]),
-        broker: Box::new(NullBroker),
+        broker: Arc::new(NullBroker),
         clock: Arc::new(TestClock(AtomicI64::new(T0))),
         entropy: Arc::new(OsEntropy),
         tokens: Some(TokenMinting {

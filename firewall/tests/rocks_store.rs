@@ -28,7 +28,7 @@ const POLICY: &str = "version: 1\ndefault: deny\nrules:\n  - name: reads\n    de
 fn start(store: Arc<RocksStore>, clock: Arc<TestClock>) -> Firewall<RocksStore> {
     let parts = EngineParts {
         signer: SigningKey::from_bytes(&[5u8; 32]),
-        broker: Box::new(NullBroker),
+        broker: Arc::new(NullBroker),
         clock,
         entropy: Arc::new(OsEntropy),
         tokens: None,
@@ -110,4 +110,44 @@ fn state_survives_reopening_and_the_chain_continues() {
     assert!(report.is_valid(), "{:?}", report.problems);
     assert_eq!(report.seqs.len(), 6);
     assert_eq!(store.receipts(4, 10).unwrap().len(), 2);
+}
+
+#[test]
+fn in_flight_reservations_survive_reopening_and_are_settled_at_start() {
+    use delego_firewall::reservation::{Reservation, INTERRUPTED};
+    use delego_firewall::store::Batch;
+    let dir = tempfile::tempdir().unwrap();
+    let reservation = Reservation {
+        id: 3,
+        rule: Some("reads".into()),
+        reasons: vec!["rate_limit: 1/3 per minute".into()],
+        intent_hash: "a".repeat(64),
+        action_fingerprint: "b".repeat(64),
+        action_summary: "GET h/x {}".into(),
+        approval_id: None,
+        reserved_micros: 1_780_000_000_000_000,
+    };
+    {
+        let store = RocksStore::open(dir.path()).unwrap();
+        store
+            .commit(&Batch {
+                reserved: vec![reservation.clone()],
+                ..Batch::default()
+            })
+            .unwrap();
+    }
+    let store = Arc::new(RocksStore::open(dir.path()).unwrap());
+    assert_eq!(store.inflight().unwrap(), [reservation]);
+    let clock = Arc::new(TestClock(AtomicI64::new(1_780_000_001_000_000)));
+    let fw = start(store.clone(), clock);
+    assert!(store.inflight().unwrap().is_empty());
+    let receipts = store.receipts(0, 10).unwrap();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].payload.outcome, Outcome::Deny);
+    assert_eq!(receipts[0].payload.reasons[1], INTERRUPTED);
+    // The settled execution was a deny: it no longer counts toward the cap.
+    for _ in 0..3 {
+        assert_eq!(fw.propose(action("GET")).unwrap().outcome, Outcome::Allow);
+    }
+    assert_eq!(fw.propose(action("GET")).unwrap().outcome, Outcome::Deny);
 }

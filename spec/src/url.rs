@@ -36,6 +36,41 @@ pub struct SplitUrl {
     pub fragment: String,
 }
 
+/// Schemes Python's `urlunsplit` writes with `//` even without a netloc.
+const USES_NETLOC: [&str; 26] = [
+    "", "ftp", "http", "gopher", "nntp", "telnet", "imap", "wais", "file", "mms", "https", "shttp",
+    "snews", "prospero", "rtsp", "rtsps", "rtspu", "rsync", "svn", "svn+ssh", "sftp", "nfs", "git",
+    "git+ssh", "ws", "wss",
+];
+
+impl SplitUrl {
+    /// Python 3.11's `urlunsplit` of these components with the fragment
+    /// dropped: the URL a broker may request (scheme, host, path, query — the
+    /// slice the fingerprint commits to).
+    pub fn without_fragment(&self) -> String {
+        let mut url = String::new();
+        let uses_netloc = !self.scheme.is_empty()
+            && USES_NETLOC.contains(&self.scheme.as_str())
+            && !self.path.starts_with("//");
+        if !self.netloc.is_empty() || uses_netloc {
+            url.push_str("//");
+            url.push_str(&self.netloc);
+            if !self.path.is_empty() && !self.path.starts_with('/') {
+                url.push('/');
+            }
+        }
+        url.push_str(&self.path);
+        if !self.scheme.is_empty() {
+            url.insert_str(0, &format!("{}:", self.scheme));
+        }
+        if !self.query.is_empty() {
+            url.push('?');
+            url.push_str(&self.query);
+        }
+        url
+    }
+}
+
 fn is_c0_or_space(c: char) -> bool {
     c <= ' '
 }

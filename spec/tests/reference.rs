@@ -149,6 +149,11 @@ fn action_hashing_matches_the_reference() {
         );
         assert_eq!(id.summary, text(case, "summary"));
         assert_eq!(
+            split.without_fragment(),
+            text(case, "fingerprinted_url"),
+            "fingerprinted url of {url:?}"
+        );
+        assert_eq!(
             id.has_fragment,
             get(case, "has_fragment") == &Value::Bool(true),
             "fragment of {url:?}"

@@ -8,6 +8,7 @@ use delego_spec::Receipt;
 
 use super::{allow_index_entry, Batch, Head, LedgerStore, StoreError};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
+use crate::reservation::Reservation;
 
 #[derive(Default)]
 struct State {
@@ -15,6 +16,7 @@ struct State {
     approvals: HashMap<String, ApprovalRecord>,
     /// rule → time (micros) → how many allows at that time.
     allows: HashMap<String, BTreeMap<i64, u64>>,
+    inflight: BTreeMap<u64, Reservation>,
 }
 
 /// See the module documentation.
@@ -86,6 +88,10 @@ impl LedgerStore for MemoryStore {
             .collect())
     }
 
+    fn inflight(&self) -> Result<Vec<Reservation>, StoreError> {
+        Ok(self.lock()?.inflight.values().cloned().collect())
+    }
+
     fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         // Validate everything before changing anything: all or nothing.
         let index: Vec<Option<(String, i64)>> = batch
@@ -117,6 +123,12 @@ impl LedgerStore for MemoryStore {
             state
                 .approvals
                 .insert(approval.id.clone(), approval.clone());
+        }
+        for reservation in &batch.reserved {
+            state.inflight.insert(reservation.id, reservation.clone());
+        }
+        for id in &batch.settled {
+            state.inflight.remove(id);
         }
         Ok(())
     }

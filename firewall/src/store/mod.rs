@@ -3,8 +3,9 @@
 //!
 //! A store owns durability and atomicity: [`LedgerStore::commit`] writes a
 //! [`Batch`] — receipts, approval records and the allow index derived from
-//! the receipts — all or nothing, and returns only once it is durable. It
-//! never decides anything and never signs anything.
+//! the receipts, in-flight execution reservations — all or nothing, and
+//! returns only once it is durable. It never decides anything and never
+//! signs anything.
 
 mod memory;
 #[cfg(feature = "rocksdb")]
@@ -17,6 +18,7 @@ pub use rocks::RocksStore;
 use delego_spec::Receipt;
 
 use crate::approval::ApprovalRecord;
+use crate::reservation::Reservation;
 
 /// A storage failure. The firewall refuses the request; nothing acknowledged
 /// is lost.
@@ -38,11 +40,18 @@ pub struct Batch {
     pub receipts: Vec<Receipt>,
     /// Approval records to insert or replace.
     pub approvals: Vec<ApprovalRecord>,
+    /// Executions handed to a broker from this batch on.
+    pub reserved: Vec<Reservation>,
+    /// Reservations whose execution receipt is in this batch.
+    pub settled: Vec<u64>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.receipts.is_empty() && self.approvals.is_empty()
+        self.receipts.is_empty()
+            && self.approvals.is_empty()
+            && self.reserved.is_empty()
+            && self.settled.is_empty()
     }
 }
 
@@ -77,6 +86,9 @@ pub trait LedgerStore: Send + Sync + 'static {
 
     /// Up to `limit` receipts from `from_seq` on, in order.
     fn receipts(&self, from_seq: u64, limit: usize) -> Result<Vec<Receipt>, StoreError>;
+
+    /// Reservations not yet settled, by id.
+    fn inflight(&self) -> Result<Vec<Reservation>, StoreError>;
 
     /// Writes the batch atomically and durably.
     fn commit(&self, batch: &Batch) -> Result<(), StoreError>;

@@ -5,9 +5,12 @@
 //! also its transparency-log leaf), `approvals` (id → record), `pending`
 //! (created time + id → nothing: the approval queue in order), `allows`
 //! (rule + time + seq → nothing: the rate-limit index, counted by a bounded
-//! range scan). RocksDB's lock file makes the home single-process.
+//! range scan), `inflight` (reservation id → record: executions handed to a
+//! broker and not yet settled). RocksDB's lock file makes the home
+//! single-process, which is also why the next seq can be cached here.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use delego_spec::json::{parse, to_canonical_string};
 use delego_spec::Receipt;
@@ -18,16 +21,21 @@ use rocksdb::{
 
 use super::{allow_index_entry, Batch, Head, LedgerStore, StoreError};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
+use crate::reservation::Reservation;
 
 const RECEIPTS: &str = "receipts";
 const APPROVALS: &str = "approvals";
 const PENDING: &str = "pending";
 const ALLOWS: &str = "allows";
-const FAMILIES: [&str; 4] = [RECEIPTS, APPROVALS, PENDING, ALLOWS];
+const INFLIGHT: &str = "inflight";
+const FAMILIES: [&str; 5] = [RECEIPTS, APPROVALS, PENDING, ALLOWS, INFLIGHT];
 
 /// See the module documentation.
 pub struct RocksStore {
     db: DB,
+    /// The seq the next committed receipt must carry, once known: commits
+    /// check continuity without re-reading the head.
+    next_seq: Mutex<Option<u64>>,
 }
 
 fn storage(context: &str) -> impl Fn(rocksdb::Error) -> StoreError + '_ {
@@ -70,7 +78,10 @@ impl RocksStore {
             "cannot open the store at {}",
             path.display()
         )))?;
-        Ok(RocksStore { db })
+        Ok(RocksStore {
+            db,
+            next_seq: Mutex::new(None),
+        })
     }
 
     fn family(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StoreError> {
@@ -86,6 +97,16 @@ impl RocksStore {
             parse(text).map_err(|e| StoreError(format!("stored receipt is not JSON: {e}")))?;
         Receipt::from_value(&value)
             .map_err(|e| StoreError(format!("stored receipt is malformed: {e}")))
+    }
+
+    fn decode_reservation(bytes: &[u8]) -> Result<Reservation, StoreError> {
+        let value = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| parse(text).ok());
+        value
+            .as_ref()
+            .and_then(Reservation::from_value)
+            .ok_or_else(|| StoreError("stored in-flight reservation is malformed".into()))
     }
 
     fn decode_approval(bytes: &[u8]) -> Result<ApprovalRecord, StoreError> {
@@ -174,14 +195,34 @@ impl LedgerStore for RocksStore {
         Ok(out)
     }
 
+    fn inflight(&self) -> Result<Vec<Reservation>, StoreError> {
+        let inflight = self.family(INFLIGHT)?;
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(inflight, IteratorMode::Start) {
+            let (_, value) = item.map_err(storage("cannot list in-flight executions"))?;
+            out.push(Self::decode_reservation(&value)?);
+        }
+        Ok(out)
+    }
+
     fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
-        let (receipts, approvals, pending, allows) = (
+        let (receipts, approvals, pending, allows, inflight) = (
             self.family(RECEIPTS)?,
             self.family(APPROVALS)?,
             self.family(PENDING)?,
             self.family(ALLOWS)?,
+            self.family(INFLIGHT)?,
         );
-        let expected = self.head()?.map_or(0, |h| h.seq + 1);
+        // Held across the write: commits are serialised, and the cache moves
+        // only when the write succeeded.
+        let mut next_seq = self
+            .next_seq
+            .lock()
+            .map_err(|_| StoreError("store lock poisoned".into()))?;
+        let expected = match *next_seq {
+            Some(seq) => seq,
+            None => self.head()?.map_or(0, |h| h.seq + 1),
+        };
         let mut write = WriteBatch::default();
         for (expected, receipt) in (expected..).zip(&batch.receipts) {
             let seq = receipt.payload.seq;
@@ -214,10 +255,22 @@ impl LedgerStore for RocksStore {
                 write.delete_cf(pending, pending_key(record));
             }
         }
+        for reservation in &batch.reserved {
+            write.put_cf(
+                inflight,
+                reservation.id.to_be_bytes(),
+                to_canonical_string(&reservation.to_value()).as_bytes(),
+            );
+        }
+        for id in &batch.settled {
+            write.delete_cf(inflight, id.to_be_bytes());
+        }
         let mut options = WriteOptions::default();
         options.set_sync(true);
         self.db
             .write_opt(write, &options)
-            .map_err(storage("cannot commit"))
+            .map_err(storage("cannot commit"))?;
+        *next_seq = Some(expected + batch.receipts.len() as u64);
+        Ok(())
     }
 }

@@ -1,25 +1,52 @@
 //! Brokers (spec §2.2, the PEP): the only components that touch a credential.
-//! A broker executes an already-authorised action and nothing more; it
-//! refuses what it cannot reconstruct from the authorised fields.
+//! A broker executes an already-authorised action once and nothing more; it
+//! refuses what it cannot reconstruct from the authorised fields, and tells a
+//! refusal (nothing sent) from an upstream result (sent; the service
+//! answered) so the execution receipt records what happened.
+//!
+//! Brokers never decide and never write receipts: the engine does both.
 
-use delego_spec::json::{Map, Value};
+mod http;
+mod null;
+
+pub use http::{GatewayConfigError, GatewayProtocol, HttpProxyBroker, HttpProxyConfig};
+pub use null::NullBroker;
+
+use delego_spec::json::Value;
 use delego_spec::{ActionIdentity, ProposedAction};
 
-/// Why a broker did not produce an upstream result.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why an execution did not succeed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BrokerFailure {
     /// The broker would not enforce (reconstruction failure, bad token,
     /// a `#fragment`): nothing was sent.
     #[error("{0}")]
     Refused(String),
-    /// The request may or may not have reached the service.
-    #[error("{0}")]
-    Transport(String),
+    /// The outcome is unknown: no answer, or an answer that does not say
+    /// whether the request was forwarded. Never retried (at most one
+    /// execution per authorization).
+    #[error("{reason}")]
+    Unknown {
+        reason: String,
+        result: Option<Value>,
+    },
+    /// Sent with the credential, and the service reported a failure (a
+    /// non-2xx status or an execution error). The credential was used.
+    #[error("{reason}")]
+    Upstream { reason: String, result: Value },
 }
 
 /// Executes authorised actions.
 pub trait Broker: Send + Sync {
     fn name(&self) -> &str;
+
+    /// True when `execute` makes no call outside this process and cannot
+    /// block. Such a broker runs inside the writer, so an allow costs one
+    /// durable write; any other broker runs outside it, behind a persisted
+    /// reservation (see `crate::reservation`).
+    fn is_local(&self) -> bool {
+        false
+    }
 
     /// Executes `action` (whose derived values are `identity`) once, with the
     /// §9 token when one was minted, returning the result to record.
@@ -47,36 +74,4 @@ pub fn refuse_fragment(
         )));
     }
     Ok(())
-}
-
-/// Holds no credential and sends nothing: records what it would have sent,
-/// in the reference's result shape.
-#[derive(Debug, Default)]
-pub struct NullBroker;
-
-impl Broker for NullBroker {
-    fn name(&self) -> &str {
-        "null"
-    }
-
-    fn execute(
-        &self,
-        action: &ProposedAction,
-        identity: &ActionIdentity,
-        token: Option<&str>,
-    ) -> Result<Value, BrokerFailure> {
-        refuse_fragment(action, identity)?;
-        let mut detail = Map::new();
-        detail.insert("broker".into(), "null".into());
-        detail.insert("would_send".into(), identity.summary.as_str().into());
-        detail.insert(
-            "note".into(),
-            "stub: no credential injected, no upstream request made".into(),
-        );
-        detail.insert("token".into(), token.into());
-        let mut result = Map::new();
-        result.insert("status".into(), "simulated".into());
-        result.insert("detail".into(), Value::Object(detail));
-        Ok(Value::Object(result))
-    }
 }
