@@ -15,6 +15,8 @@ pub mod conformance;
 pub mod hash;
 pub mod json;
 pub mod keys;
+pub mod merkle;
+pub mod note;
 pub mod policy;
 pub mod receipt;
 pub mod text;
