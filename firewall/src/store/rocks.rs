@@ -10,7 +10,7 @@
 //! single-process, which is also why the next seq can be cached here.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use delego_spec::json::{parse, to_canonical_string};
 use delego_spec::Receipt;
@@ -32,7 +32,9 @@ const FAMILIES: [&str; 5] = [RECEIPTS, APPROVALS, PENDING, ALLOWS, INFLIGHT];
 
 /// See the module documentation.
 pub struct RocksStore {
-    db: DB,
+    /// Shared so that a transparency log can live in the same database
+    /// (its own column families; the receipts family is its leaf data).
+    db: Arc<DB>,
     /// The seq the next committed receipt must carry, once known: commits
     /// check continuity without re-reading the head.
     next_seq: Mutex<Option<u64>>,
@@ -65,24 +67,51 @@ impl RocksStore {
     /// Opens (creating if needed) the database at `path`. Fails if another
     /// process holds it.
     pub fn open(path: &Path) -> Result<RocksStore, StoreError> {
+        RocksStore::open_with(path, &[])
+    }
+
+    /// Opens the database with `extra` column families besides the
+    /// firewall's (created if missing), for another component sharing it.
+    /// Families already in the database are opened too, so a database that
+    /// some component extended still opens.
+    pub fn open_with(path: &Path, extra: &[&str]) -> Result<RocksStore, StoreError> {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_compression_type(DBCompressionType::None);
-        let families = FAMILIES.iter().map(|name| {
+        let mut names: Vec<String> = FAMILIES
+            .iter()
+            .chain(extra)
+            .map(|n| (*n).to_owned())
+            .collect();
+        if let Ok(existing) = DB::list_cf(&options, path) {
+            names.extend(existing.into_iter().filter(|n| n != "default"));
+        }
+        names.sort();
+        names.dedup();
+        let families = names.iter().map(|name| {
             let mut family = Options::default();
             family.set_compression_type(DBCompressionType::None);
-            ColumnFamilyDescriptor::new(*name, family)
+            ColumnFamilyDescriptor::new(name, family)
         });
         let db = DB::open_cf_descriptors(&options, path, families).map_err(storage(&format!(
             "cannot open the store at {}",
             path.display()
         )))?;
         Ok(RocksStore {
-            db,
+            db: Arc::new(db),
             next_seq: Mutex::new(None),
         })
     }
+
+    /// The database, for a component that shares it (see [`Self::open_with`]).
+    pub fn db(&self) -> &Arc<DB> {
+        &self.db
+    }
+
+    /// The column family holding receipts: seq (8 bytes, big-endian) → the
+    /// receipt's canonical JSON, i.e. exactly a transparency-log leaf.
+    pub const RECEIPTS_FAMILY: &'static str = RECEIPTS;
 
     fn family(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StoreError> {
         self.db
