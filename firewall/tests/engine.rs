@@ -158,6 +158,18 @@ fn bad_input_is_refused_before_anything_is_written() {
         matches!(too_big, Err(FirewallError::TooLarge { .. })),
         "{too_big:?}"
     );
+    // An oversized action that would be parked leaves no approval behind.
+    let blob = format!(r#","blob":"{huge}""#);
+    assert_eq!(
+        firewall().0.propose(order("2400", "")).unwrap().outcome,
+        Outcome::NeedsApproval
+    );
+    let too_big = fw.propose(order("2400", &blob));
+    assert!(
+        matches!(too_big, Err(FirewallError::TooLarge { .. })),
+        "{too_big:?}"
+    );
+    assert!(fw.store().pending_approvals().unwrap().is_empty());
     assert!(fw.store().head().unwrap().is_none());
 }
 

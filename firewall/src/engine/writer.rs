@@ -145,6 +145,7 @@ impl<'a> Entry<'a> {
             executed: false,
             result: None,
             token: None,
+            receipt_seq: None,
         }
     }
 }
@@ -359,13 +360,23 @@ impl<S: LedgerStore> Writer<S> {
         Ok(payload)
     }
 
-    fn stage(receipt: Receipt, now: i64, overlay: &mut Overlay) {
+    /// Adds a signed receipt to the batch; returns its seq.
+    fn stage(receipt: Receipt, now: i64, overlay: &mut Overlay) -> u64 {
+        let seq = receipt.payload.seq;
         if let (Outcome::Allow, Some(rule)) = (receipt.payload.outcome, &receipt.payload.rule) {
             overlay.allows.push((rule.clone(), now));
         }
         overlay.next_seq += 1;
         overlay.prev_hash = receipt.entry_hash.clone();
         overlay.receipts.push(receipt);
+        seq
+    }
+
+    /// Stages `receipt` and answers with `entry`'s decision.
+    fn done(&self, entry: &Entry<'_>, receipt: Receipt, now: i64, overlay: &mut Overlay) -> Staged {
+        let mut decision = entry.decision();
+        decision.receipt_seq = Some(Self::stage(receipt, now, overlay));
+        Staged::Done(decision)
     }
 
     fn new_approval_id(&self, overlay: &Overlay) -> Result<String, FirewallError> {
@@ -429,16 +440,17 @@ impl<S: LedgerStore> Writer<S> {
                     routing.expires_after_seconds,
                 );
                 entry.approval_id = Some(approval_id.clone());
+                // Signed (and size-checked) before the approval is staged:
+                // a refused action must leave no parked approval behind.
                 let receipt = self.next_receipt(&entry, now, overlay)?;
-                Self::stage(receipt, now, overlay);
                 overlay.approvals.insert(approval_id, record);
+                Ok(self.done(&entry, receipt, now, overlay))
             }
             Outcome::Deny => {
                 let receipt = self.next_receipt(&entry, now, overlay)?;
-                Self::stage(receipt, now, overlay);
+                Ok(self.done(&entry, receipt, now, overlay))
             }
         }
-        Ok(Staged::Done(entry.decision()))
     }
 
     fn resolve(
@@ -463,8 +475,7 @@ impl<S: LedgerStore> Writer<S> {
                 entry.reasons = vec![reason];
                 entry.approval_id = approval;
                 let receipt = self.next_receipt(&entry, now, overlay)?;
-                Self::stage(receipt, now, overlay);
-                Ok(Staged::Done(entry.decision()))
+                Ok(self.done(&entry, receipt, now, overlay))
             }
             Resolution::Release { rule, reason } => {
                 // Consumed in the same atomic write as the execution receipt
@@ -578,8 +589,8 @@ impl<S: LedgerStore> Writer<S> {
         let mut entry = Entry::of_reservation(reservation, recorded.outcome);
         entry.reasons = recorded.receipt_reasons;
         let receipt = self.next_receipt(&entry, now, overlay)?;
-        Self::stage(receipt, now, overlay);
         let mut decision = entry.decision();
+        decision.receipt_seq = Some(Self::stage(receipt, now, overlay));
         decision.reasons = recorded.told;
         decision.executed = recorded.executed;
         decision.token = token.filter(|_| recorded.outcome == Outcome::Allow);
