@@ -419,7 +419,7 @@ impl<S: LedgerStore> Writer<S> {
                     approval_id: None,
                     consumed: None,
                 };
-                return self.execute(authorised, now, overlay);
+                self.execute(authorised, now, overlay)
             }
             Outcome::NeedsApproval => {
                 let approval_id = self.new_approval_id(overlay)?;
