@@ -2,6 +2,7 @@
 //! this file only parses arguments and maps outcomes to exit codes.
 
 mod agent;
+mod audit;
 mod conformance;
 mod exit;
 mod hash;
@@ -10,6 +11,7 @@ mod human;
 mod ledger;
 mod output;
 mod policy_cmd;
+mod trust;
 mod verify;
 
 use std::path::PathBuf;
@@ -59,6 +61,11 @@ enum Command {
     },
     /// Verify the audit chain (hashes, linkage, signatures) with only the public key.
     Verify(verify::VerifyArgs),
+    /// Auditor tools: offline proofs that receipts are in the witnessed log.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
     /// Write the ledger in the reference's JSONL format.
     Export {
         /// Output file (default: stdout).
@@ -160,6 +167,7 @@ fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         ),
         Command::Log { lines, json } => human::log(&home()?, *lines, *json),
         Command::Verify(args) => verify::run(args, &home()?),
+        Command::Audit { command } => audit::run(command, home),
         Command::Export { out } => ledger::export(&home()?, out.as_deref()),
         Command::Import { from } => ledger::import(&home()?, from),
         Command::Propose { action, mint_token } => {
