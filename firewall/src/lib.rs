@@ -17,6 +17,7 @@ pub mod evaluate;
 pub mod glob;
 pub mod policy_file;
 pub mod reservation;
+pub mod sink;
 pub mod store;
 pub mod time;
 pub mod yaml;

@@ -33,6 +33,8 @@ fn firewall_with(policy: &str, clock: Arc<TestClock>) -> (Firewall<MemoryStore>,
         clock,
         entropy: Arc::new(OsEntropy),
         tokens: None,
+        sink: None,
+        anchored: None,
     };
     let firewall = Firewall::start(
         Arc::new(MemoryStore::new()),
@@ -289,6 +291,8 @@ fn tokens_are_minted_only_for_allows_and_released_approvals() {
             issuer: TokenIssuer::new("delego:local", token_key.clone(), DEFAULT_TTL_SECONDS),
             audience: "broker:test".into(),
         }),
+        sink: None,
+        anchored: None,
     };
     let fw = Firewall::start(
         Arc::new(MemoryStore::new()),

@@ -115,6 +115,8 @@ fn every_acknowledged_receipt_survives_sigkill() {
         clock: Arc::new(SystemClock),
         entropy: Arc::new(OsEntropy),
         tokens: None,
+        sink: None,
+        anchored: None,
     };
     let firewall = Firewall::start(store, CompiledPolicy::deny_all(), parts).expect("restart");
     let action = delego_spec::ProposedAction::from_value(

@@ -35,6 +35,8 @@ pub(super) struct Writer<S: LedgerStore> {
     /// Committed, unsettled reservations, by id.
     inflight: HashMap<u64, Reservation>,
     next_reservation: u64,
+    /// Committed receipts the log has not accepted yet, oldest first.
+    unpublished: Vec<Receipt>,
 }
 
 /// State decided in this batch but not yet committed.
@@ -176,6 +178,7 @@ impl<S: LedgerStore> Writer<S> {
             prev_hash: head.map_or_else(|| GENESIS.to_owned(), |h| h.entry_hash),
             inflight: HashMap::new(),
             next_reservation: 0,
+            unpublished: Vec::new(),
         })
     }
 
@@ -189,6 +192,45 @@ impl<S: LedgerStore> Writer<S> {
             next_seq: self.next_seq,
             prev_hash: self.prev_hash.clone(),
         }
+    }
+
+    /// Publishes what the ledger holds beyond the log's size (a previous
+    /// process committed it but stopped before the log had it). A log ahead
+    /// of the ledger is not this ledger's log: refused.
+    pub(super) fn catch_up_log(&mut self) -> Result<(), FirewallError> {
+        let Some(sink) = self.parts.sink.clone() else {
+            return Ok(());
+        };
+        let mut size = sink.size()?;
+        if size > self.next_seq {
+            return Err(FirewallError::Log(crate::sink::SinkError(format!(
+                "the log holds {size} leaves but the ledger only {}: it is not this ledger's log",
+                self.next_seq
+            ))));
+        }
+        while size < self.next_seq {
+            let receipts = self.store.receipts(size, 1_000)?;
+            if receipts.is_empty() {
+                break;
+            }
+            sink.publish(size, &receipts)?;
+            size += receipts.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Hands the log every committed receipt it does not have yet.
+    fn publish(&mut self, committed: &[Receipt]) -> Result<(), FirewallError> {
+        let Some(sink) = &self.parts.sink else {
+            return Ok(());
+        };
+        self.unpublished.extend_from_slice(committed);
+        let Some(first) = self.unpublished.first() else {
+            return Ok(());
+        };
+        sink.publish(first.payload.seq, &self.unpublished)?;
+        self.unpublished.clear();
+        Ok(())
     }
 
     /// Records every reservation a previous process left unsettled as a
@@ -225,8 +267,9 @@ impl<S: LedgerStore> Writer<S> {
         }
     }
 
-    /// Commits `overlay`; on success the writer's state moves to it.
-    fn commit(&mut self, overlay: Overlay) -> Result<(), StoreError> {
+    /// Commits `overlay` and publishes its receipts; once committed the
+    /// writer's state moves to it, even if the log did not take them.
+    fn commit(&mut self, overlay: Overlay) -> Result<(), FirewallError> {
         let batch = Batch {
             receipts: overlay.receipts,
             approvals: overlay.approvals.into_values().collect(),
@@ -244,7 +287,7 @@ impl<S: LedgerStore> Writer<S> {
         for reservation in batch.reserved {
             self.inflight.insert(reservation.id, reservation);
         }
-        Ok(())
+        self.publish(&batch.receipts)
     }
 
     fn process(&mut self, requests: Vec<Request>) {
@@ -253,7 +296,7 @@ impl<S: LedgerStore> Writer<S> {
             .into_iter()
             .map(|r| self.handle(r, &mut overlay))
             .collect();
-        let committed = self.commit(overlay).map_err(FirewallError::from);
+        let committed = self.commit(overlay);
         for answer in answers {
             match answer {
                 Answer::Staged(reply, result) => {

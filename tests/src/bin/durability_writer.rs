@@ -38,6 +38,8 @@ fn main() -> anyhow::Result<()> {
         clock: Arc::new(SystemClock),
         entropy: Arc::new(OsEntropy),
         tokens: None,
+        sink: None,
+        anchored: None,
     };
     let firewall = Arc::new(Firewall::start(
         store,
