@@ -7,6 +7,7 @@
 //! bytes of its own that are hashed or signed.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod approval;
 pub mod broker;
 pub mod conformance;

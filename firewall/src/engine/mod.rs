@@ -134,6 +134,7 @@ enum Request {
     Propose {
         action: ProposedAction,
         identity: ActionIdentity,
+        proposer: Option<String>,
         reply: Reply<Staged>,
     },
     Resolve {
@@ -295,10 +296,22 @@ impl<S: LedgerStore> Firewall<S> {
 
     /// Decides a proposed action (spec §6); executes it if allowed.
     pub fn propose(&self, action: ProposedAction) -> Result<Decision, FirewallError> {
+        self.propose_as(action, None)
+    }
+
+    /// As [`Self::propose`], recording which API key proposed it: that key
+    /// may never approve the approval it parks.
+    pub fn propose_as(
+        &self,
+        action: ProposedAction,
+        proposer: Option<&str>,
+    ) -> Result<Decision, FirewallError> {
         let identity = validate_action(&action)?;
+        let proposer = proposer.map(str::to_owned);
         let staged = self.call(|reply| Request::Propose {
             action,
             identity,
+            proposer,
             reply,
         })?;
         self.finish(staged)

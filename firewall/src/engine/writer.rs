@@ -318,8 +318,12 @@ impl<S: LedgerStore> Writer<S> {
             Request::Propose {
                 action,
                 identity,
+                proposer,
                 reply,
-            } => Answer::Staged(reply, self.propose(action, identity, now, overlay)),
+            } => Answer::Staged(
+                reply,
+                self.propose(action, identity, proposer, now, overlay),
+            ),
             Request::Resolve {
                 approval_id,
                 action,
@@ -437,6 +441,7 @@ impl<S: LedgerStore> Writer<S> {
         &mut self,
         action: ProposedAction,
         identity: ActionIdentity,
+        proposer: Option<String>,
         now: i64,
         overlay: &mut Overlay,
     ) -> Result<Staged, FirewallError> {
@@ -472,7 +477,7 @@ impl<S: LedgerStore> Writer<S> {
                     .and_then(|name| self.policy.rule(name))
                     .map(|rule| rule.approval.clone())
                     .unwrap_or_default();
-                let record = ApprovalRecord::pending(
+                let mut record = ApprovalRecord::pending(
                     approval_id.clone(),
                     &identity,
                     &action.instruction,
@@ -482,6 +487,7 @@ impl<S: LedgerStore> Writer<S> {
                     routing.required_approvers,
                     routing.expires_after_seconds,
                 );
+                record.proposed_by = proposer;
                 entry.approval_id = Some(approval_id.clone());
                 // Signed (and size-checked) before the approval is staged:
                 // a refused action must leave no parked approval behind.
