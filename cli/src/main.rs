@@ -8,9 +8,11 @@ mod exit;
 mod hash;
 mod home;
 mod human;
+mod keys_cmd;
 mod ledger;
 mod output;
 mod policy_cmd;
+mod serve;
 mod trust;
 mod verify;
 
@@ -61,6 +63,18 @@ enum Command {
     },
     /// Verify the audit chain (hashes, linkage, signatures) with only the public key.
     Verify(verify::VerifyArgs),
+    /// Run the firewall service (HTTP API) for this home.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the first line
+        /// printed is `listening on ADDR`).
+        #[arg(long, default_value = "127.0.0.1:7300")]
+        listen: String,
+    },
+    /// Manage the HTTP API's bearer keys.
+    Keys {
+        #[command(subcommand)]
+        command: keys_cmd::KeysCommand,
+    },
     /// Auditor tools: offline proofs that receipts are in the witnessed log.
     Audit {
         #[command(subcommand)]
@@ -168,6 +182,8 @@ fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         Command::Log { lines, json } => human::log(&home()?, *lines, *json),
         Command::Verify(args) => verify::run(args, &home()?),
         Command::Audit { command } => audit::run(command, home),
+        Command::Serve { listen } => serve::run(&home()?, listen),
+        Command::Keys { command } => keys_cmd::run(&home()?, command),
         Command::Export { out } => ledger::export(&home()?, out.as_deref()),
         Command::Import { from } => ledger::import(&home()?, from),
         Command::Propose { action, mint_token } => {
