@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use delego_spec::json::{to_canonical_string, Map, Value};
-use delego_spec::note::{format_size_body, WitnessStatus, TLOG_SIZE_CONTENT_TYPE};
+use delego_spec::note::{format_size_body, TLOG_SIZE_CONTENT_TYPE};
 
 use crate::refusal::Refusal;
 use crate::witness::Witness;
@@ -127,7 +127,7 @@ async fn add_checkpoint(
     };
     match tokio::task::spawn_blocking(move || witness.add_checkpoint(&body)).await {
         Ok(Ok(cosigned)) => (
-            StatusCode::from_u16(WitnessStatus::Cosigned.code()).unwrap_or(StatusCode::OK),
+            StatusCode::OK,
             [(header::CONTENT_TYPE, TEXT)],
             cosigned.body,
         )
