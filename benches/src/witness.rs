@@ -6,7 +6,11 @@
 use std::sync::Arc;
 
 use delego_spec::keys::SigningKey;
-use delego_spec::note::{KeyType, SignerKey};
+use delego_spec::merkle::verify_consistency;
+use delego_spec::note::{
+    cosign, open_checkpoint_note, AddCheckpointRequest, Checkpoint, KeyType, NoteSignature,
+    SignerKey,
+};
 use delego_witness::{FixedClock, TestLog, Witness, WitnessStore};
 use tempfile::TempDir;
 
@@ -21,6 +25,7 @@ pub struct WitnessFixture {
     /// Holds the state directory for as long as the witness runs.
     _dir: TempDir,
     pub witness: Witness,
+    witness_key: SignerKey,
     log: TestLog,
     /// The size the witness cosigned last.
     size: u64,
@@ -43,8 +48,12 @@ impl WitnessFixture {
             SigningKey::from_bytes(&[0x42; 32]),
         )
         .expect("log key");
-        let witness = Witness::new(store, witness_key, Arc::new(FixedClock::new(1_700_000_000)))
-            .expect("witness");
+        let witness = Witness::new(
+            store,
+            witness_key.clone(),
+            Arc::new(FixedClock::new(1_700_000_000)),
+        )
+        .expect("witness");
         let mut log = TestLog::with_key(log_key, "bench");
         witness
             .add_log(ORIGIN, log.verifier_key())
@@ -57,6 +66,7 @@ impl WitnessFixture {
         WitnessFixture {
             _dir: dir,
             witness,
+            witness_key,
             log,
             size: START_SIZE,
         }
@@ -80,6 +90,31 @@ impl WitnessFixture {
         if let Err(refusal) = self.witness.add_checkpoint(body.as_bytes()) {
             panic!("the witness refused a consistent checkpoint: {refusal}");
         }
+    }
+
+    /// What the witness computes for `body` without touching its state:
+    /// parse, log signature, consistency proof from `previous`, cosignature.
+    /// The benchmarks subtract this from the full handling to show the
+    /// synced write's share.
+    pub fn compute_only(&self, previous: &Checkpoint, body: &str) -> (Checkpoint, NoteSignature) {
+        let request = AddCheckpointRequest::parse(body.as_bytes()).expect("parse");
+        open_checkpoint_note(request.note(), &[self.log.verifier_key()]).expect("log signature");
+        let new = request.checkpoint();
+        verify_consistency(
+            previous.size,
+            new.size,
+            request.proof(),
+            &previous.root,
+            &new.root,
+        )
+        .expect("consistency");
+        let cosignature = cosign(new, &self.witness_key, 1_700_000_000).expect("cosign");
+        (new.clone(), cosignature)
+    }
+
+    /// The checkpoint at `size` (for [`Self::compute_only`]).
+    pub fn checkpoint(&self, size: u64) -> Checkpoint {
+        self.log.checkpoint(size).expect("checkpoint")
     }
 }
 
