@@ -5,6 +5,8 @@
 //! the same bytes.
 #![forbid(unsafe_code)]
 
+pub mod witness;
+
 use delego_spec::json::parse;
 use delego_spec::keys::{SigningKey, VerifyingKey};
 use delego_spec::{ActionIdentity, Outcome, Phase, ProposedAction, ReceiptPayload, GENESIS};

@@ -15,6 +15,7 @@ mod policy_cmd;
 mod serve;
 mod trust;
 mod verify;
+mod witness_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -116,6 +117,12 @@ enum Command {
     },
     /// Run the delego Conformance Test Kit vectors and print a table.
     Conformance,
+    /// Run a transparency-log witness (c2sp.org/tlog-witness); --home is
+    /// the witness home (default: $DELEGO_WITNESS_HOME or ~/.delego-witness).
+    Witness {
+        #[command(subcommand)]
+        command: witness_cmd::WitnessCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -196,6 +203,7 @@ fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         } => agent::resolve(&home()?, approval_id, action, mint_token.as_deref()),
         Command::Hash { file } => hash::run(file.as_deref()),
         Command::Conformance => conformance::run(),
+        Command::Witness { command } => witness_cmd::run(cli.home.as_deref(), command),
     }
 }
 
