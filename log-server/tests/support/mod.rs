@@ -3,6 +3,8 @@
 //! 127.0.0.1 at a free port.
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod fake_witness;
+
 use std::sync::Arc;
 
 use delego_log::{Log, LogConfig, LogStore, COLUMN_FAMILIES};
@@ -61,15 +63,21 @@ pub fn embedded_db(dir: &std::path::Path, leaves: &[Vec<u8>]) -> Arc<DB> {
     options.create_missing_column_families(true);
     let families = COLUMN_FAMILIES.iter().copied().chain([RECEIPTS]);
     let db = DB::open_cf(&options, dir.join("db"), families).expect("open the database");
+    commit(&db, 0, leaves);
+    Arc::new(db)
+}
+
+/// Commits `leaves` from index `first` to the receipts family, synced, as
+/// the firewall commits receipts.
+pub fn commit(db: &DB, first: u64, leaves: &[Vec<u8>]) {
     let family = db.cf_handle(RECEIPTS).expect("receipts family");
     let mut batch = WriteBatch::default();
-    for (seq, leaf) in (0u64..).zip(leaves) {
+    for (seq, leaf) in (first..).zip(leaves) {
         batch.put_cf(family, seq.to_be_bytes(), leaf);
     }
     let mut sync = WriteOptions::default();
     sync.set_sync(true);
     db.write_opt(batch, &sync).expect("commit receipts");
-    Arc::new(db)
 }
 
 /// An embedded log over `leaves`, integrated.
