@@ -27,6 +27,15 @@ pub fn log_key() -> SignerKey {
 
 /// A chain of `count` signed receipts, as canonical JSON leaves.
 pub fn receipts(count: u64) -> Vec<Vec<u8>> {
+    chain(count, "")
+}
+
+/// Another chain of `count` receipts: same seqs, different content.
+pub fn forked_receipts(count: u64) -> Vec<Vec<u8>> {
+    chain(count, "fork/")
+}
+
+fn chain(count: u64, path: &str) -> Vec<Vec<u8>> {
     let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
     let mut prev = GENESIS.to_owned();
     (0..count)
@@ -44,7 +53,7 @@ pub fn receipts(count: u64) -> Vec<Vec<u8>> {
                 reasons: vec![format!("reason {seq}")],
                 intent_hash: format!("{seq:064x}"),
                 action_fingerprint: format!("{:064x}", seq * 31),
-                action_summary: format!("GET api.example.com/items/{seq}"),
+                action_summary: format!("GET api.example.com/items/{path}{seq}"),
                 approval_id: None,
                 prev_hash: prev.clone(),
             }
