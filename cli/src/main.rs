@@ -8,6 +8,7 @@ mod hash;
 mod home;
 mod human;
 mod ledger;
+mod log_cmd;
 mod output;
 mod policy_cmd;
 mod verify;
@@ -95,6 +96,8 @@ enum Command {
     },
     /// Run the delego Conformance Test Kit vectors and print a table.
     Conformance,
+    /// Run a standalone transparency log server for receipts.
+    LogServer(log_cmd::LogServerArgs),
 }
 
 #[derive(Subcommand)]
@@ -172,6 +175,7 @@ fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         } => agent::resolve(&home()?, approval_id, action, mint_token.as_deref()),
         Command::Hash { file } => hash::run(file.as_deref()),
         Command::Conformance => conformance::run(),
+        Command::LogServer(args) => log_cmd::run(args),
     }
 }
 

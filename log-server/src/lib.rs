@@ -30,6 +30,7 @@ mod http;
 mod integrate;
 mod log;
 mod sequencer;
+mod server;
 mod store;
 mod tile_record;
 mod tree;
@@ -44,6 +45,7 @@ pub use config::{generate_log_key, LogConfig, WitnessConfig};
 pub use error::LogError;
 pub use http::{router, ApiError};
 pub use log::{Log, SignedCheckpoint, WitnessReport};
+pub use server::run_server;
 pub use store::{LogStore, COLUMN_FAMILIES, STANDALONE_ENTRIES_FAMILY};
 
 impl Log {
