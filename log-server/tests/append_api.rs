@@ -172,6 +172,12 @@ async fn only_receipts_at_their_seq_are_accepted() {
         let message = got.error(400);
         assert!(message.contains(expected), "{request}: {message}");
     }
+    let huge = format!(
+        "{{\"first_index\": 0, \"leaves\": [\"{}\"]}}",
+        "A".repeat(65 << 20)
+    );
+    let (got, _) = post(&url, Some(&auth), huge).await;
+    assert!(got.error(413).contains("larger than"));
     assert_eq!(log.entry_count(), 0);
 }
 

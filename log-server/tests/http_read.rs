@@ -119,6 +119,7 @@ async fn tiles_and_bundles_are_the_tree_with_immutable_caching() {
         "tile/0/x000/002",
         "tile/0/002.p/0",
         "tile/64/000",
+        "tile/0/%FF",
     ] {
         let got = get(&format!("{}/{absent}", f.url)).await;
         got.error(404);

@@ -5,13 +5,13 @@
 //! base64 of the exact leaf bytes (a receipt's canonical JSON). Bytes, not
 //! JSON objects, so that the log stores what the firewall hashed and never
 //! re-serialises it. Answers 200 `{"next_index": count}` once the leaves are
-//! synced; 401 without the right token; 400 for a malformed body or a leaf
-//! that is not a receipt with its index as seq; 409 `{"error", "next_index"}`
-//! when the append does not continue the log.
+//! synced; 401 without the right token (checked before the body is read);
+//! 413 for a body over 64 MiB; 400 for a malformed body or a leaf that is
+//! not a receipt with its index as seq; 409 `{"error", "next_index"}` when
+//! the append does not continue the log.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -63,11 +63,16 @@ fn parse_body(body: &[u8]) -> Result<(u64, Vec<Vec<u8>>), ApiError> {
     Ok((first_index, leaves))
 }
 
-pub(crate) async fn append(State(log): State<Log>, headers: HeaderMap, body: Bytes) -> Response {
+/// The largest body read: 10,000 receipts of a few hundred bytes, base64.
+const BODY_LIMIT: usize = 64 << 20;
+
+pub(crate) async fn append(State(log): State<Log>, request: Request) -> Response {
     if !log.accepts_appends() {
         return unauthorized("appends are disabled: the log has no append token");
     }
-    let token = headers
+    // The token is checked before the body is read.
+    let token = request
+        .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
@@ -77,6 +82,13 @@ pub(crate) async fn append(State(log): State<Log>, headers: HeaderMap, body: Byt
     if !log.append_token_matches(token) {
         return unauthorized("the bearer token is not valid");
     }
+    let body = match axum::body::to_bytes(request.into_body(), BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(_) => {
+            let message = format!("the body is unreadable or larger than {BODY_LIMIT} bytes");
+            return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, message).into_response();
+        }
+    };
     let (first_index, leaves) = match parse_body(&body) {
         Ok(parsed) => parsed,
         Err(error) => return error.into_response(),

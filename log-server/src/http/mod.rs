@@ -19,16 +19,12 @@ mod error;
 mod proofs;
 mod read;
 
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::log::Log;
 
 pub use error::ApiError;
-
-/// Appends carry up to 10,000 receipts of a few hundred bytes, base64.
-const APPEND_BODY_LIMIT: usize = 64 << 20;
 
 /// The log's routes; appends are routed only when the log accepts them.
 pub fn router(log: Log) -> Router {
@@ -39,10 +35,7 @@ pub fn router(log: Log) -> Router {
         .route("/v1/proof/consistency", get(proofs::consistency))
         .route("/v1/witnesses", get(read::witnesses));
     if log.store().is_standalone() {
-        router = router.route(
-            "/v1/append",
-            post(append::append).layer(DefaultBodyLimit::max(APPEND_BODY_LIMIT)),
-        );
+        router = router.route("/v1/append", post(append::append));
     }
     router.fallback(error::not_found).with_state(log)
 }

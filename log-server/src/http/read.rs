@@ -1,6 +1,7 @@
 //! The tlog-tiles read API: the checkpoint, tiles and entry bundles, with
 //! the caching the spec asks for; and the witness status.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,8 +31,9 @@ pub(crate) async fn checkpoint(State(log): State<Log>) -> Response {
 
 pub(crate) async fn tile(
     State(log): State<Log>,
-    Path(path): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(path) = path.map_err(|e| ApiError::not_found(e.body_text()))?;
     let full_path = format!("tile/{path}");
     let parsed: TilePath = full_path
         .parse()
