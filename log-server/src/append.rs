@@ -7,6 +7,9 @@
 //! canonical JSON whose `seq` is its index, so a standalone log holds
 //! exactly what an embedded one reads from the firewall. An append is synced
 //! before it is acknowledged.
+//!
+//! This module owns acceptance of new entries. It never integrates them (the
+//! sequencer does) and never touches an embedded log's entries.
 
 use delego_spec::json::parse;
 use delego_spec::Receipt;

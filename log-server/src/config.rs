@@ -1,6 +1,9 @@
 //! What a log is opened with: its identity and key, its witnesses, the
 //! trust policy that decides when a checkpoint counts as witnessed, and the
 //! sequencer's pace.
+//!
+//! This module owns parsing and defaults. It never opens storage or the
+//! network.
 
 use std::time::Duration;
 

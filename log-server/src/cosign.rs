@@ -3,6 +3,9 @@
 //! the cosignatures on the checkpoint note, each witness's size, and the
 //! newest checkpoint the trust policy counts as witnessed — in one synced
 //! write.
+//!
+//! This module owns what witnessing stores. It never signs or changes a
+//! checkpoint's text: it only adds verified cosignature lines to it.
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! Everything the log can refuse or fail at, one precise variant each, so
 //! that the HTTP layer can map each to its status and a caller embedding the
-//! log can tell bad input from a broken store.
+//! log can tell bad input from a broken store. Nothing here decides a
+//! status code: the HTTP layer maps variants.
 
 use delego_spec::merkle::FrontierError;
 use delego_spec::note::{CheckpointError, NoteError};

@@ -3,7 +3,8 @@
 //! every client needs (proofs, tiles, entry bundles, leaf lookup).
 //!
 //! Appends, witnessing and the sequencer loop extend this handle in their own
-//! modules. The handle is cheap to clone; clones share one state.
+//! modules. The handle is cheap to clone; clones share one state. Heads are
+//! only ever replaced after the write that made them durable.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};

@@ -3,7 +3,8 @@
 //!
 //! Integration runs on a blocking thread (RocksDB and fsync block). A failed
 //! tick is logged and retried at the next one; nothing it wrote is partial,
-//! since every write is one atomic batch.
+//! since every write is one atomic batch. The loop never blocks the async
+//! runtime on storage.
 
 use std::future::Future;
 

@@ -1,6 +1,7 @@
 //! Running a log as a server: the HTTP API on a bound listener and the
 //! sequencer, both until one shutdown signal, then a graceful stop (in-flight
-//! requests finish; the sequencer ends between ticks).
+//! requests finish; the sequencer ends between ticks). It never binds a
+//! socket itself: the caller does, and reports the address.
 
 use std::future::Future;
 

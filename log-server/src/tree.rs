@@ -3,7 +3,8 @@
 //!
 //! A proof's nodes cluster in a few tiles (a path stays in one tile for
 //! eight levels), so the source keeps the few records it has read for the
-//! duration of one proof instead of reading one per node.
+//! duration of one proof instead of reading one per node. Reads only: this
+//! module never writes, and never serves a node the stored tree lacks.
 
 use std::cell::RefCell;
 

@@ -1,4 +1,5 @@
-//! JSON error responses, and which status each log error maps to.
+//! JSON error responses, and which status each log error maps to. A broken
+//! store is never described to the client: its details go to the log.
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -12,7 +12,8 @@
 //!
 //! Reads need no credentials. Every error is a JSON body `{"error": ...}`
 //! with a 4xx status for bad requests and 500 for a broken store (whose
-//! details go to the log, not the client).
+//! details go to the log, not the client). Nothing here writes, except an
+//! authenticated append on a standalone log.
 
 mod append;
 mod error;

@@ -3,7 +3,8 @@
 //! Hashes in answers are standard base64 (as in checkpoints and tiles),
 //! except `leaf_hash`, which is lowercase hex as it is queried. Query
 //! parameters are strict: each known name once, decimals without sign or
-//! leading zeros, no percent-encoding (nothing valid needs it).
+//! leading zeros, no percent-encoding (nothing valid needs it). Proofs are
+//! computed by the spec crate; this module never hashes.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;

@@ -1,5 +1,6 @@
 //! The tlog-tiles read API: the checkpoint, tiles and entry bundles, with
-//! the caching the spec asks for; and the witness status.
+//! the caching the spec asks for; and the witness status. Nothing beyond the
+//! latest checkpoint's tree is ever served.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
