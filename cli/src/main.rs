@@ -10,6 +10,7 @@ mod home;
 mod human;
 mod keys_cmd;
 mod ledger;
+mod log_cmd;
 mod output;
 mod policy_cmd;
 mod serve;
@@ -123,6 +124,8 @@ enum Command {
         #[command(subcommand)]
         command: witness_cmd::WitnessCommand,
     },
+    /// Run a standalone transparency log server for receipts.
+    LogServer(log_cmd::LogServerArgs),
 }
 
 #[derive(Subcommand)]
@@ -204,6 +207,7 @@ fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         Command::Hash { file } => hash::run(file.as_deref()),
         Command::Conformance => conformance::run(),
         Command::Witness { command } => witness_cmd::run(cli.home.as_deref(), command),
+        Command::LogServer(args) => log_cmd::run(args),
     }
 }
 
