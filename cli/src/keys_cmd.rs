@@ -40,8 +40,10 @@ pub fn load(home: &Home) -> anyhow::Result<ApiKeys> {
     if !path.exists() {
         return Ok(ApiKeys::default());
     }
-    let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let value = delego_spec::json::parse(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value = delego_spec::json::parse(&text)
+        .with_context(|| format!("{} is not JSON", path.display()))?;
     ApiKeys::from_value(&value).with_context(|| format!("in {}", path.display()))
 }
 
@@ -66,13 +68,17 @@ fn save(home: &Home, keys: &ApiKeys) -> anyhow::Result<()> {
 
 pub fn run(home: &Home, command: &KeysCommand) -> anyhow::Result<Outcome> {
     if !home.dir.is_dir() {
-        bail!("no delego home at {} — run `delego init` first", home.dir.display());
+        bail!(
+            "no delego home at {} — run `delego init` first",
+            home.dir.display()
+        );
     }
     let mut keys = load(home)?;
     match command {
         KeysCommand::Add { name, role } => {
-            let role = Role::parse(role)
-                .ok_or_else(|| anyhow!("unknown role {role:?}: use agent, approver, auditor or admin"))?;
+            let role = Role::parse(role).ok_or_else(|| {
+                anyhow!("unknown role {role:?}: use agent, approver, auditor or admin")
+            })?;
             let mut random = [0u8; 24];
             rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random);
             let now = SystemTime::now()
@@ -80,7 +86,10 @@ pub fn run(home: &Home, command: &KeysCommand) -> anyhow::Result<Outcome> {
                 .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(0));
             let token = keys.add(name, role, random, format_utc(now))?;
             save(home, &keys)?;
-            eprintln!("Created {} key {name:?}. It is shown once; store it now:", role.as_str());
+            eprintln!(
+                "Created {} key {name:?}. It is shown once; store it now:",
+                role.as_str()
+            );
             println!("{token}");
         }
         KeysCommand::Revoke { name } => {
@@ -91,7 +100,12 @@ pub fn run(home: &Home, command: &KeysCommand) -> anyhow::Result<Outcome> {
         KeysCommand::List => {
             for key in keys.records() {
                 let state = if key.revoked { "revoked" } else { "active" };
-                println!("{}\t{}\t{state}\tcreated {}", key.name, key.role.as_str(), key.created_at);
+                println!(
+                    "{}\t{}\t{state}\tcreated {}",
+                    key.name,
+                    key.role.as_str(),
+                    key.created_at
+                );
             }
         }
     }
@@ -120,7 +134,10 @@ impl KeySource for HomeKeys {
             // No file: no keys, so every request is refused.
             Err(_) => return Ok(Arc::new(ApiKeys::default())),
         };
-        let mut cached = self.cached.lock().map_err(|_| "key cache poisoned".to_owned())?;
+        let mut cached = self
+            .cached
+            .lock()
+            .map_err(|_| "key cache poisoned".to_owned())?;
         if cached.0.is_none() || cached.0 != modified {
             let text = fs::read_to_string(&self.path).map_err(|e| e.to_string())?;
             let value = delego_spec::json::parse(&text).map_err(|e| e.to_string())?;

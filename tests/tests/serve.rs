@@ -25,7 +25,13 @@ impl Drop for Server {
 
 fn serve(home: &HomeCli) -> Server {
     let mut child = Command::new(delego_bin())
-        .args(["--home", &home.dir.display().to_string(), "serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--home",
+            &home.dir.display().to_string(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -46,7 +52,9 @@ fn serve(home: &HomeCli) -> Server {
 }
 
 fn key(home: &HomeCli, name: &str, role: &str) -> String {
-    let out = home.ok(["keys", "add", name, "--role", role]);
+    // The token is the only stdout line; the notice goes to stderr.
+    let out = home.run(["keys", "add", name, "--role", role]);
+    assert_eq!(out.code, 0, "{out}");
     out.stdout.trim().to_owned()
 }
 
@@ -88,23 +96,42 @@ fn the_service_round_trip_revocation_and_sigterm() {
     // The store is owned by the server: the CLI cannot open it meanwhile.
     let blocked = home.run(["pending"]);
     assert_eq!(blocked.code, 2, "{blocked}");
-    let (status, _) = call(&server.base, &agent, &format!("/v1/approvals/{id}/approve"), Some("{}"));
+    let (status, _) = call(
+        &server.base,
+        &agent,
+        &format!("/v1/approvals/{id}/approve"),
+        Some("{}"),
+    );
     assert_eq!(status, 403);
-    let (status, _) = call(&server.base, &alice, &format!("/v1/approvals/{id}/approve"), Some(r#"{"note":"ok"}"#));
+    let (status, _) = call(
+        &server.base,
+        &alice,
+        &format!("/v1/approvals/{id}/approve"),
+        Some(r#"{"note":"ok"}"#),
+    );
     assert_eq!(status, 200);
-    let (status, released) = call(&server.base, &agent, &format!("/v1/approvals/{id}/resolve"), Some(ORDER));
+    let (status, released) = call(
+        &server.base,
+        &agent,
+        &format!("/v1/approvals/{id}/resolve"),
+        Some(ORDER),
+    );
     assert_eq!(status, 200);
     assert_eq!(get(&released, "executed"), &Value::Bool(true));
 
     // Revocation takes effect without a restart.
-    home.ok(["keys", "revoke", "agent-1"]);
+    assert_eq!(home.run(["keys", "revoke", "agent-1"]).code, 0);
     let (status, body) = call(&server.base, &agent, "/v1/actions", Some(ORDER));
     assert_eq!(status, 401, "{body:?}");
 
     // SIGTERM: a clean exit, and the store is free again with every receipt.
     let mut server = server;
     let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert_eq!(home.receipts().len(), 2);
@@ -137,13 +164,19 @@ fn acknowledged_decisions_survive_sigkill_of_the_server() {
             })
         })
         .collect();
-    let acked: Vec<(i64, String)> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let acked: Vec<(i64, String)> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     drop(server); // SIGKILL
     let receipts = home.receipts();
     assert!(receipts.len() >= acked.len());
     for (seq, fingerprint) in acked {
         let receipt = &receipts[seq as usize];
-        assert_eq!(get(receipt, "action_fingerprint").as_str(), Some(fingerprint.as_str()));
+        assert_eq!(
+            get(receipt, "action_fingerprint").as_str(),
+            Some(fingerprint.as_str())
+        );
     }
     assert_eq!(home.run(["verify"]).code, 0);
 }
