@@ -85,6 +85,8 @@ fn evaluate(c: &mut Criterion) {
         clock: Arc::new(SystemClock),
         entropy: Arc::new(OsEntropy),
         tokens: None,
+        sink: None,
+        anchored: None,
     };
     let deny_all = "version: 1\ndefault: deny\n";
     let firewall = Firewall::start(

@@ -8,6 +8,7 @@
 
 mod measure;
 mod store_chain;
+pub mod witness;
 pub mod workload;
 
 pub use measure::{load_average, percentile};

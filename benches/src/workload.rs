@@ -105,8 +105,89 @@ pub fn start_durable(
         clock: Arc::new(SystemClock),
         entropy: Arc::new(OsEntropy),
         tokens: None,
+        sink: None,
+        anchored: None,
     };
     Ok(Firewall::start(store, policy, parts)?)
+}
+
+/// Why [`drive`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    #[error(transparent)]
+    Firewall(#[from] FirewallError),
+    #[error("a caller thread panicked")]
+    CallerPanicked,
+}
+
+/// What [`drive`] measured.
+#[derive(Debug, Clone, Copy)]
+pub struct DriveReport {
+    pub proposals: u64,
+    pub elapsed: std::time::Duration,
+    /// allow, needs_approval, deny.
+    pub outcomes: [u64; 3],
+}
+
+impl DriveReport {
+    pub fn per_second(&self) -> f64 {
+        self.proposals as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Sends `count` proposals of [`MIX`] (cycled, starting at `offset` into
+/// it) from `threads` concurrent callers and waits for every answer.
+pub fn drive<S: delego_firewall::store::LedgerStore + 'static>(
+    fw: &Firewall<S>,
+    threads: usize,
+    count: u64,
+    offset: usize,
+) -> Result<DriveReport, DriveError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let actions = mix_actions();
+    let issued = AtomicU64::new(0);
+    let started = std::time::Instant::now();
+    let results: Vec<Result<[u64; 3], DriveError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                let (issued, actions) = (&issued, &actions);
+                scope.spawn(move || {
+                    let mut outcomes = [0u64; 3];
+                    loop {
+                        let ticket = issued.fetch_add(1, Ordering::Relaxed);
+                        if ticket >= count {
+                            return Ok(outcomes);
+                        }
+                        let index = (offset as u64 + ticket) % actions.len() as u64;
+                        let decision = fw
+                            .propose(actions[index as usize].clone())
+                            .map_err(DriveError::from)?;
+                        outcomes[match decision.outcome {
+                            delego_spec::Outcome::Allow => 0,
+                            delego_spec::Outcome::NeedsApproval => 1,
+                            delego_spec::Outcome::Deny => 2,
+                        }] += 1;
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Err(DriveError::CallerPanicked)))
+            .collect()
+    });
+    let elapsed = started.elapsed();
+    let mut outcomes = [0u64; 3];
+    for result in results {
+        for (total, n) in outcomes.iter_mut().zip(result?) {
+            *total += n;
+        }
+    }
+    Ok(DriveReport {
+        proposals: count,
+        elapsed,
+        outcomes,
+    })
 }
 
 #[cfg(test)]
@@ -125,6 +206,8 @@ mod tests {
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
             tokens: None,
+            sink: None,
+            anchored: None,
         };
         let fw = Firewall::start(Arc::new(MemoryStore::new()), policy, parts).expect("engine");
         let outcomes = |fw: &Firewall<MemoryStore>| -> Vec<Outcome> {

@@ -200,6 +200,8 @@ impl Home {
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
             tokens,
+            sink: None,
+            anchored: None,
         };
         Ok(Firewall::start(store, policy, parts)?)
     }

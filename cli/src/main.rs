@@ -2,15 +2,21 @@
 //! this file only parses arguments and maps outcomes to exit codes.
 
 mod agent;
+mod audit;
 mod conformance;
 mod exit;
 mod hash;
 mod home;
 mod human;
+mod keys_cmd;
 mod ledger;
+mod log_cmd;
 mod output;
 mod policy_cmd;
+mod serve;
+mod trust;
 mod verify;
+mod witness_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +65,23 @@ enum Command {
     },
     /// Verify the audit chain (hashes, linkage, signatures) with only the public key.
     Verify(verify::VerifyArgs),
+    /// Run the firewall service (HTTP API) for this home.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the first line
+        /// printed is `listening on ADDR`).
+        #[arg(long, default_value = "127.0.0.1:7300")]
+        listen: String,
+    },
+    /// Manage the HTTP API's bearer keys.
+    Keys {
+        #[command(subcommand)]
+        command: keys_cmd::KeysCommand,
+    },
+    /// Auditor tools: offline proofs that receipts are in the witnessed log.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
     /// Write the ledger in the reference's JSONL format.
     Export {
         /// Output file (default: stdout).
@@ -95,6 +118,14 @@ enum Command {
     },
     /// Run the delego Conformance Test Kit vectors and print a table.
     Conformance,
+    /// Run a transparency-log witness (c2sp.org/tlog-witness); --home is
+    /// the witness home (default: $DELEGO_WITNESS_HOME or ~/.delego-witness).
+    Witness {
+        #[command(subcommand)]
+        command: witness_cmd::WitnessCommand,
+    },
+    /// Run a standalone transparency log server for receipts.
+    LogServer(log_cmd::LogServerArgs),
 }
 
 #[derive(Subcommand)]
@@ -160,6 +191,9 @@ fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         ),
         Command::Log { lines, json } => human::log(&home()?, *lines, *json),
         Command::Verify(args) => verify::run(args, &home()?),
+        Command::Audit { command } => audit::run(command, home),
+        Command::Serve { listen } => serve::run(&home()?, listen),
+        Command::Keys { command } => keys_cmd::run(&home()?, command),
         Command::Export { out } => ledger::export(&home()?, out.as_deref()),
         Command::Import { from } => ledger::import(&home()?, from),
         Command::Propose { action, mint_token } => {
@@ -172,6 +206,8 @@ fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         } => agent::resolve(&home()?, approval_id, action, mint_token.as_deref()),
         Command::Hash { file } => hash::run(file.as_deref()),
         Command::Conformance => conformance::run(),
+        Command::Witness { command } => witness_cmd::run(cli.home.as_deref(), command),
+        Command::LogServer(args) => log_cmd::run(args),
     }
 }
 

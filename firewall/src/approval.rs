@@ -80,6 +80,8 @@ pub struct ApprovalRecord {
     pub expires_micros: Option<i64>,
     /// §7.2: the deciding approver's note.
     pub decision_note: Option<String>,
+    /// The API key that proposed the action (it may never approve it).
+    pub proposed_by: Option<String>,
 }
 
 /// What a human decision did.
@@ -143,6 +145,7 @@ impl ApprovalRecord {
             votes: Vec::new(),
             expires_micros,
             decision_note: None,
+            proposed_by: None,
         }
     }
 
@@ -246,6 +249,9 @@ impl ApprovalRecord {
         );
         m.insert("expires_micros".into(), self.expires_micros.into());
         m.insert("decision_note".into(), self.decision_note.clone().into());
+        if let Some(proposer) = &self.proposed_by {
+            m.insert("proposed_by".into(), proposer.as_str().into());
+        }
         Value::Object(m)
     }
 
@@ -301,6 +307,7 @@ impl ApprovalRecord {
             votes,
             expires_micros: m.get("expires_micros").and_then(Value::as_i64),
             decision_note: s("decision_note"),
+            proposed_by: s("proposed_by"),
         })
     }
 }

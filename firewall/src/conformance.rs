@@ -111,6 +111,7 @@ fn record(approval: &Value) -> Result<ApprovalRecord, String> {
         }],
         expires_micros: None,
         decision_note: None,
+        proposed_by: None,
     })
 }
 

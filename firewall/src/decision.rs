@@ -19,6 +19,9 @@ pub struct Decision {
     pub result: Option<Value>,
     /// The §9 authorization token, when minting is on and the outcome allows.
     pub token: Option<String>,
+    /// The seq of the receipt this answer wrote (none for a resolve that
+    /// is still awaiting a human). Not part of the reference's keys.
+    pub receipt_seq: Option<u64>,
 }
 
 impl Decision {

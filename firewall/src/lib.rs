@@ -7,6 +7,7 @@
 //! bytes of its own that are hashed or signed.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod approval;
 pub mod broker;
 pub mod conformance;
@@ -17,6 +18,7 @@ pub mod evaluate;
 pub mod glob;
 pub mod policy_file;
 pub mod reservation;
+pub mod sink;
 pub mod store;
 pub mod time;
 pub mod yaml;

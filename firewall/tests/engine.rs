@@ -33,6 +33,8 @@ fn firewall_with(policy: &str, clock: Arc<TestClock>) -> (Firewall<MemoryStore>,
         clock,
         entropy: Arc::new(OsEntropy),
         tokens: None,
+        sink: None,
+        anchored: None,
     };
     let firewall = Firewall::start(
         Arc::new(MemoryStore::new()),
@@ -158,6 +160,18 @@ fn bad_input_is_refused_before_anything_is_written() {
         matches!(too_big, Err(FirewallError::TooLarge { .. })),
         "{too_big:?}"
     );
+    // An oversized action that would be parked leaves no approval behind.
+    let blob = format!(r#","blob":"{huge}""#);
+    assert_eq!(
+        firewall().0.propose(order("2400", "")).unwrap().outcome,
+        Outcome::NeedsApproval
+    );
+    let too_big = fw.propose(order("2400", &blob));
+    assert!(
+        matches!(too_big, Err(FirewallError::TooLarge { .. })),
+        "{too_big:?}"
+    );
+    assert!(fw.store().pending_approvals().unwrap().is_empty());
     assert!(fw.store().head().unwrap().is_none());
 }
 
@@ -277,6 +291,8 @@ fn tokens_are_minted_only_for_allows_and_released_approvals() {
             issuer: TokenIssuer::new("delego:local", token_key.clone(), DEFAULT_TTL_SECONDS),
             audience: "broker:test".into(),
         }),
+        sink: None,
+        anchored: None,
     };
     let fw = Firewall::start(
         Arc::new(MemoryStore::new()),

@@ -145,6 +145,8 @@ fn start(store: Arc<MemoryStore>, broker: Arc<dyn Broker>) -> Firewall<MemorySto
         clock: Arc::new(TestClock(AtomicI64::new(T0))),
         entropy: Arc::new(OsEntropy),
         tokens: None,
+        sink: None,
+        anchored: None,
     };
     Firewall::start(store, load_policy(POLICY, "test").unwrap(), parts).unwrap()
 }

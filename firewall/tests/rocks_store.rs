@@ -32,6 +32,8 @@ fn start(store: Arc<RocksStore>, clock: Arc<TestClock>) -> Firewall<RocksStore> 
         clock,
         entropy: Arc::new(OsEntropy),
         tokens: None,
+        sink: None,
+        anchored: None,
     };
     Firewall::start(store, load_policy(POLICY, "test").unwrap(), parts).unwrap()
 }

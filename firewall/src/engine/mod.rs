@@ -34,6 +34,7 @@ use crate::broker::{Broker, BrokerFailure};
 use crate::decision::Decision;
 use crate::evaluate::CompiledPolicy;
 use crate::reservation::Reservation;
+use crate::sink::{ReceiptSink, SinkError};
 use crate::store::{LedgerStore, StoreError};
 use writer::Writer;
 
@@ -88,6 +89,10 @@ pub enum FirewallError {
     TooLarge { bytes: usize },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Committed to the ledger but not (yet) in the transparency log; it is
+    /// published again before anything newer, and never reported executed.
+    #[error("{0}; the decision is recorded in the ledger but was not acknowledged")]
+    Log(#[from] SinkError),
     #[error("the firewall has stopped")]
     Stopped,
 }
@@ -99,6 +104,13 @@ pub struct EngineParts {
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
     pub tokens: Option<TokenMinting>,
+    /// The transparency log receipts are published to before answering
+    /// (none: the log reads the ledger's own store, or there is no log).
+    pub sink: Option<Arc<dyn ReceiptSink>>,
+    /// Spec §8.3 anchored durability: an execution is reported only once a
+    /// witnessed checkpoint covers its receipt (needs `sink`), waiting at
+    /// most this long.
+    pub anchored: Option<std::time::Duration>,
 }
 
 type Reply<T> = SyncSender<Result<T, FirewallError>>;
@@ -122,6 +134,7 @@ enum Request {
     Propose {
         action: ProposedAction,
         identity: ActionIdentity,
+        proposer: Option<String>,
         reply: Reply<Staged>,
     },
     Resolve {
@@ -151,6 +164,8 @@ pub struct Firewall<S: LedgerStore> {
     policy: Arc<CompiledPolicy>,
     clock: Arc<dyn Clock>,
     broker: Arc<dyn Broker>,
+    sink: Option<Arc<dyn ReceiptSink>>,
+    anchored: Option<std::time::Duration>,
     sender: Mutex<Option<Sender<Request>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -187,7 +202,14 @@ impl<S: LedgerStore> Firewall<S> {
         let policy = Arc::new(policy);
         let clock = parts.clock.clone();
         let broker = parts.broker.clone();
+        let (sink, anchored) = (parts.sink.clone(), parts.anchored);
+        if anchored.is_some() && sink.is_none() {
+            return Err(FirewallError::Log(SinkError(
+                "anchored durability needs a transparency log".into(),
+            )));
+        }
         let mut writer = Writer::new(store.clone(), policy.clone(), parts)?;
+        writer.catch_up_log()?;
         writer.settle_interrupted()?;
         let (sender, receiver) = mpsc::channel();
         let handle = std::thread::Builder::new()
@@ -201,6 +223,8 @@ impl<S: LedgerStore> Firewall<S> {
             policy,
             clock,
             broker,
+            sink,
+            anchored,
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(handle)),
         })
@@ -231,10 +255,24 @@ impl<S: LedgerStore> Firewall<S> {
         answer.recv().map_err(|_| FirewallError::Stopped)?
     }
 
+    /// Under anchored durability, holds an execution's report until a
+    /// witnessed checkpoint covers its receipt.
+    fn anchor(&self, decision: Decision) -> Result<Decision, FirewallError> {
+        if let (Some(timeout), Some(sink), true, Some(seq)) = (
+            self.anchored,
+            &self.sink,
+            decision.executed,
+            decision.receipt_seq,
+        ) {
+            sink.wait_witnessed(seq, timeout)?;
+        }
+        Ok(decision)
+    }
+
     /// Runs a reserved execution on this thread, then records it.
     fn finish(&self, staged: Staged) -> Result<Decision, FirewallError> {
         let ticket = match staged {
-            Staged::Done(decision) => return Ok(decision),
+            Staged::Done(decision) => return self.anchor(decision),
             Staged::Execute(ticket) => ticket,
         };
         // A panicking broker must still settle its reservation.
@@ -248,19 +286,32 @@ impl<S: LedgerStore> Firewall<S> {
                 result: None,
             })
         });
-        self.call(|reply| Request::Settle {
+        let decision = self.call(|reply| Request::Settle {
             ticket,
             attempt,
             reply,
-        })
+        })?;
+        self.anchor(decision)
     }
 
     /// Decides a proposed action (spec §6); executes it if allowed.
     pub fn propose(&self, action: ProposedAction) -> Result<Decision, FirewallError> {
+        self.propose_as(action, None)
+    }
+
+    /// As [`Self::propose`], recording which API key proposed it: that key
+    /// may never approve the approval it parks.
+    pub fn propose_as(
+        &self,
+        action: ProposedAction,
+        proposer: Option<&str>,
+    ) -> Result<Decision, FirewallError> {
         let identity = validate_action(&action)?;
+        let proposer = proposer.map(str::to_owned);
         let staged = self.call(|reply| Request::Propose {
             action,
             identity,
+            proposer,
             reply,
         })?;
         self.finish(staged)

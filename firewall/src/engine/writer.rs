@@ -35,6 +35,8 @@ pub(super) struct Writer<S: LedgerStore> {
     /// Committed, unsettled reservations, by id.
     inflight: HashMap<u64, Reservation>,
     next_reservation: u64,
+    /// Committed receipts the log has not accepted yet, oldest first.
+    unpublished: Vec<Receipt>,
 }
 
 /// State decided in this batch but not yet committed.
@@ -145,6 +147,7 @@ impl<'a> Entry<'a> {
             executed: false,
             result: None,
             token: None,
+            receipt_seq: None,
         }
     }
 }
@@ -175,6 +178,7 @@ impl<S: LedgerStore> Writer<S> {
             prev_hash: head.map_or_else(|| GENESIS.to_owned(), |h| h.entry_hash),
             inflight: HashMap::new(),
             next_reservation: 0,
+            unpublished: Vec::new(),
         })
     }
 
@@ -188,6 +192,45 @@ impl<S: LedgerStore> Writer<S> {
             next_seq: self.next_seq,
             prev_hash: self.prev_hash.clone(),
         }
+    }
+
+    /// Publishes what the ledger holds beyond the log's size (a previous
+    /// process committed it but stopped before the log had it). A log ahead
+    /// of the ledger is not this ledger's log: refused.
+    pub(super) fn catch_up_log(&mut self) -> Result<(), FirewallError> {
+        let Some(sink) = self.parts.sink.clone() else {
+            return Ok(());
+        };
+        let mut size = sink.size()?;
+        if size > self.next_seq {
+            return Err(FirewallError::Log(crate::sink::SinkError(format!(
+                "the log holds {size} leaves but the ledger only {}: it is not this ledger's log",
+                self.next_seq
+            ))));
+        }
+        while size < self.next_seq {
+            let receipts = self.store.receipts(size, 1_000)?;
+            if receipts.is_empty() {
+                break;
+            }
+            sink.publish(size, &receipts)?;
+            size += receipts.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Hands the log every committed receipt it does not have yet.
+    fn publish(&mut self, committed: &[Receipt]) -> Result<(), FirewallError> {
+        let Some(sink) = &self.parts.sink else {
+            return Ok(());
+        };
+        self.unpublished.extend_from_slice(committed);
+        let Some(first) = self.unpublished.first() else {
+            return Ok(());
+        };
+        sink.publish(first.payload.seq, &self.unpublished)?;
+        self.unpublished.clear();
+        Ok(())
     }
 
     /// Records every reservation a previous process left unsettled as a
@@ -224,8 +267,9 @@ impl<S: LedgerStore> Writer<S> {
         }
     }
 
-    /// Commits `overlay`; on success the writer's state moves to it.
-    fn commit(&mut self, overlay: Overlay) -> Result<(), StoreError> {
+    /// Commits `overlay` and publishes its receipts; once committed the
+    /// writer's state moves to it, even if the log did not take them.
+    fn commit(&mut self, overlay: Overlay) -> Result<(), FirewallError> {
         let batch = Batch {
             receipts: overlay.receipts,
             approvals: overlay.approvals.into_values().collect(),
@@ -243,7 +287,7 @@ impl<S: LedgerStore> Writer<S> {
         for reservation in batch.reserved {
             self.inflight.insert(reservation.id, reservation);
         }
-        Ok(())
+        self.publish(&batch.receipts)
     }
 
     fn process(&mut self, requests: Vec<Request>) {
@@ -252,7 +296,7 @@ impl<S: LedgerStore> Writer<S> {
             .into_iter()
             .map(|r| self.handle(r, &mut overlay))
             .collect();
-        let committed = self.commit(overlay).map_err(FirewallError::from);
+        let committed = self.commit(overlay);
         for answer in answers {
             match answer {
                 Answer::Staged(reply, result) => {
@@ -274,8 +318,12 @@ impl<S: LedgerStore> Writer<S> {
             Request::Propose {
                 action,
                 identity,
+                proposer,
                 reply,
-            } => Answer::Staged(reply, self.propose(action, identity, now, overlay)),
+            } => Answer::Staged(
+                reply,
+                self.propose(action, identity, proposer, now, overlay),
+            ),
             Request::Resolve {
                 approval_id,
                 action,
@@ -359,13 +407,23 @@ impl<S: LedgerStore> Writer<S> {
         Ok(payload)
     }
 
-    fn stage(receipt: Receipt, now: i64, overlay: &mut Overlay) {
+    /// Adds a signed receipt to the batch; returns its seq.
+    fn stage(receipt: Receipt, now: i64, overlay: &mut Overlay) -> u64 {
+        let seq = receipt.payload.seq;
         if let (Outcome::Allow, Some(rule)) = (receipt.payload.outcome, &receipt.payload.rule) {
             overlay.allows.push((rule.clone(), now));
         }
         overlay.next_seq += 1;
         overlay.prev_hash = receipt.entry_hash.clone();
         overlay.receipts.push(receipt);
+        seq
+    }
+
+    /// Stages `receipt` and answers with `entry`'s decision.
+    fn done(&self, entry: &Entry<'_>, receipt: Receipt, now: i64, overlay: &mut Overlay) -> Staged {
+        let mut decision = entry.decision();
+        decision.receipt_seq = Some(Self::stage(receipt, now, overlay));
+        Staged::Done(decision)
     }
 
     fn new_approval_id(&self, overlay: &Overlay) -> Result<String, FirewallError> {
@@ -383,6 +441,7 @@ impl<S: LedgerStore> Writer<S> {
         &mut self,
         action: ProposedAction,
         identity: ActionIdentity,
+        proposer: Option<String>,
         now: i64,
         overlay: &mut Overlay,
     ) -> Result<Staged, FirewallError> {
@@ -408,7 +467,7 @@ impl<S: LedgerStore> Writer<S> {
                     approval_id: None,
                     consumed: None,
                 };
-                return self.execute(authorised, now, overlay);
+                self.execute(authorised, now, overlay)
             }
             Outcome::NeedsApproval => {
                 let approval_id = self.new_approval_id(overlay)?;
@@ -418,7 +477,7 @@ impl<S: LedgerStore> Writer<S> {
                     .and_then(|name| self.policy.rule(name))
                     .map(|rule| rule.approval.clone())
                     .unwrap_or_default();
-                let record = ApprovalRecord::pending(
+                let mut record = ApprovalRecord::pending(
                     approval_id.clone(),
                     &identity,
                     &action.instruction,
@@ -428,17 +487,19 @@ impl<S: LedgerStore> Writer<S> {
                     routing.required_approvers,
                     routing.expires_after_seconds,
                 );
+                record.proposed_by = proposer;
                 entry.approval_id = Some(approval_id.clone());
+                // Signed (and size-checked) before the approval is staged:
+                // a refused action must leave no parked approval behind.
                 let receipt = self.next_receipt(&entry, now, overlay)?;
-                Self::stage(receipt, now, overlay);
                 overlay.approvals.insert(approval_id, record);
+                Ok(self.done(&entry, receipt, now, overlay))
             }
             Outcome::Deny => {
                 let receipt = self.next_receipt(&entry, now, overlay)?;
-                Self::stage(receipt, now, overlay);
+                Ok(self.done(&entry, receipt, now, overlay))
             }
         }
-        Ok(Staged::Done(entry.decision()))
     }
 
     fn resolve(
@@ -463,8 +524,7 @@ impl<S: LedgerStore> Writer<S> {
                 entry.reasons = vec![reason];
                 entry.approval_id = approval;
                 let receipt = self.next_receipt(&entry, now, overlay)?;
-                Self::stage(receipt, now, overlay);
-                Ok(Staged::Done(entry.decision()))
+                Ok(self.done(&entry, receipt, now, overlay))
             }
             Resolution::Release { rule, reason } => {
                 // Consumed in the same atomic write as the execution receipt
@@ -578,8 +638,8 @@ impl<S: LedgerStore> Writer<S> {
         let mut entry = Entry::of_reservation(reservation, recorded.outcome);
         entry.reasons = recorded.receipt_reasons;
         let receipt = self.next_receipt(&entry, now, overlay)?;
-        Self::stage(receipt, now, overlay);
         let mut decision = entry.decision();
+        decision.receipt_seq = Some(Self::stage(receipt, now, overlay));
         decision.reasons = recorded.told;
         decision.executed = recorded.executed;
         decision.token = token.filter(|_| recorded.outcome == Outcome::Allow);
