@@ -1,11 +1,18 @@
-//! Shared fixtures for delego benchmarks (see `benches/`).
+//! Shared fixtures for delego benchmarks (see `benches/`), the durable
+//! workload ([`workload`]) and the measuring helpers the harnesses share.
 //!
-//! Everything here is deterministic: the signing key is derived from a fixed
+//! The fixtures are deterministic: the signing key is derived from a fixed
 //! seed and the ledger's timestamps from a fixed start, so every run measures
 //! the same bytes.
 #![forbid(unsafe_code)]
 
+mod measure;
+mod store_chain;
 pub mod witness;
+pub mod workload;
+
+pub use measure::{load_average, percentile};
+pub use store_chain::{verify_store_chain, StoreChainError};
 
 use delego_spec::json::parse;
 use delego_spec::keys::{SigningKey, VerifyingKey};

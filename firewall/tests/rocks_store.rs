@@ -153,3 +153,65 @@ fn in_flight_reservations_survive_reopening_and_are_settled_at_start() {
     }
     assert_eq!(fw.propose(action("GET")).unwrap().outcome, Outcome::Deny);
 }
+
+/// A clock the test moves by hand, backwards as well as forwards.
+struct SetClock(AtomicI64);
+
+impl Clock for SetClock {
+    fn now_micros(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn counts_from_memory_match_counts_from_disk_when_the_clock_steps_back() {
+    const UNCAPPED: &str = "version: 1\ndefault: deny\nrules:\n  - name: reads\n    decision: allow\n    match: { method: GET, host: h }\n    constraints:\n      rate_limit: { max: 1000000, per: minute }\n";
+    const T0: i64 = 1_780_000_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    // Times of the proposals, in order: forwards, one step back, forwards.
+    let times = [0, 10, 20, 30, 15, 40, 50, 45, 60];
+    let sinces = [0, 12, 20, 16, 33, 46, 5, 61];
+    let mut from_memory = Vec::new();
+    {
+        let store = Arc::new(RocksStore::open(dir.path()).unwrap());
+        let clock = Arc::new(SetClock(AtomicI64::new(T0)));
+        let parts = EngineParts {
+            signer: SigningKey::from_bytes(&[5u8; 32]),
+            broker: Arc::new(NullBroker),
+            clock: clock.clone(),
+            entropy: Arc::new(OsEntropy),
+            tokens: None,
+        };
+        let fw =
+            Firewall::start(store.clone(), load_policy(UNCAPPED, "test").unwrap(), parts).unwrap();
+        // Counted once before any allow, so later allows are recorded in memory.
+        assert_eq!(store.count_allows("reads", T0, 100).unwrap(), 0);
+        for t in times {
+            clock.0.store(T0 + t * 1_000_000, Ordering::SeqCst);
+            assert_eq!(fw.propose(action("GET")).unwrap().outcome, Outcome::Allow);
+        }
+        fw.shutdown();
+        for since in sinces {
+            from_memory.push(
+                store
+                    .count_allows("reads", T0 + since * 1_000_000, 100)
+                    .unwrap(),
+            );
+        }
+    }
+    let expected: Vec<u64> = sinces
+        .iter()
+        .map(|since| times.iter().filter(|t| **t >= *since).count() as u64)
+        .collect();
+    assert_eq!(from_memory, expected);
+    // A freshly opened store counts from disk.
+    for (since, want) in sinces.iter().zip(&expected) {
+        let store = RocksStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store
+                .count_allows("reads", T0 + since * 1_000_000, 100)
+                .unwrap(),
+            *want
+        );
+    }
+}

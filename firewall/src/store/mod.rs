@@ -7,6 +7,8 @@
 //! returns only once it is durable. It never decides anything and never
 //! signs anything.
 
+#[cfg(feature = "rocksdb")]
+mod allow_window;
 mod memory;
 #[cfg(feature = "rocksdb")]
 mod rocks;

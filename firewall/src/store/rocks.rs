@@ -5,7 +5,8 @@
 //! also its transparency-log leaf), `approvals` (id → record), `pending`
 //! (created time + id → nothing: the approval queue in order), `allows`
 //! (rule + time + seq → nothing: the rate-limit index, counted by a bounded
-//! range scan), `inflight` (reservation id → record: executions handed to a
+//! range scan the first time a rule is counted, then mirrored in memory by
+//! [`AllowWindows`]), `inflight` (reservation id → record: executions handed to a
 //! broker and not yet settled). RocksDB's lock file makes the home
 //! single-process, which is also why the next seq can be cached here.
 
@@ -19,6 +20,7 @@ use rocksdb::{
     WriteOptions, DB,
 };
 
+use super::allow_window::AllowWindows;
 use super::{allow_index_entry, Batch, Head, LedgerStore, StoreError};
 use crate::approval::{ApprovalRecord, ApprovalStatus};
 use crate::reservation::Reservation;
@@ -38,6 +40,10 @@ pub struct RocksStore {
     /// The seq the next committed receipt must carry, once known: commits
     /// check continuity without re-reading the head.
     next_seq: Mutex<Option<u64>>,
+    /// The allow index's recent tail per counted rule. Its lock is held
+    /// across a commit's write and across a reload, so a reload never sees
+    /// a commit that is then recorded twice.
+    windows: Mutex<AllowWindows>,
 }
 
 fn storage(context: &str) -> impl Fn(rocksdb::Error) -> StoreError + '_ {
@@ -47,6 +53,11 @@ fn storage(context: &str) -> impl Fn(rocksdb::Error) -> StoreError + '_ {
 /// Time as an order-preserving unsigned key (signed micros shifted).
 fn time_key(micros: i64) -> [u8; 8] {
     ((micros as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// The inverse of [`time_key`].
+fn key_time(key: [u8; 8]) -> i64 {
+    (u64::from_be_bytes(key) ^ (1 << 63)) as i64
 }
 
 /// `len(rule) ‖ rule`: a prefix no other rule's keys share.
@@ -101,6 +112,7 @@ impl RocksStore {
         Ok(RocksStore {
             db: Arc::new(db),
             next_seq: Mutex::new(None),
+            windows: Mutex::new(AllowWindows::default()),
         })
     }
 
@@ -165,21 +177,34 @@ impl LedgerStore for RocksStore {
     }
 
     fn count_allows(&self, rule: &str, since_micros: i64, limit: u64) -> Result<u64, StoreError> {
+        let mut windows = self
+            .windows
+            .lock()
+            .map_err(|_| StoreError("store lock poisoned".into()))?;
+        if let Some(count) = windows.count(rule, since_micros, limit) {
+            return Ok(count);
+        }
+        // Not held from that far back: read the rule's allows since then.
         let allows = self.family(ALLOWS)?;
         let prefix = rule_prefix(rule);
         let mut start = prefix.clone();
         start.extend_from_slice(&time_key(since_micros));
-        let mut count = 0;
+        let mut times = Vec::new();
         for item in self
             .db
             .iterator_cf(allows, IteratorMode::From(&start, Direction::Forward))
         {
             let (key, _) = item.map_err(storage("cannot count allows"))?;
-            if !key.starts_with(&prefix) || count >= limit {
+            let Some(rest) = key.strip_prefix(prefix.as_slice()) else {
                 break;
-            }
-            count += 1;
+            };
+            let time = rest
+                .first_chunk::<8>()
+                .ok_or_else(|| StoreError("allow index key is malformed".into()))?;
+            times.push(key_time(*time));
         }
+        let count = (times.len() as u64).min(limit);
+        windows.load(rule, since_micros, times);
         Ok(count)
     }
 
@@ -252,6 +277,11 @@ impl LedgerStore for RocksStore {
             Some(seq) => seq,
             None => self.head()?.map_or(0, |h| h.seq + 1),
         };
+        let mut windows = self
+            .windows
+            .lock()
+            .map_err(|_| StoreError("store lock poisoned".into()))?;
+        let mut allowed = Vec::new();
         let mut write = WriteBatch::default();
         for (expected, receipt) in (expected..).zip(&batch.receipts) {
             let seq = receipt.payload.seq;
@@ -270,6 +300,7 @@ impl LedgerStore for RocksStore {
                 key.extend_from_slice(&time_key(micros));
                 key.extend_from_slice(&seq.to_be_bytes());
                 write.put_cf(allows, key, []);
+                allowed.push((rule, micros));
             }
         }
         for record in &batch.approvals {
@@ -300,6 +331,9 @@ impl LedgerStore for RocksStore {
             .write_opt(write, &options)
             .map_err(storage("cannot commit"))?;
         *next_seq = Some(expected + batch.receipts.len() as u64);
+        for (rule, micros) in allowed {
+            windows.record(&rule, micros);
+        }
         Ok(())
     }
 }
