@@ -181,6 +181,8 @@ fn counts_from_memory_match_counts_from_disk_when_the_clock_steps_back() {
             clock: clock.clone(),
             entropy: Arc::new(OsEntropy),
             tokens: None,
+            sink: None,
+            anchored: None,
         };
         let fw =
             Firewall::start(store.clone(), load_policy(UNCAPPED, "test").unwrap(), parts).unwrap();

@@ -125,7 +125,11 @@ fn install_reference(python: &Path) -> anyhow::Result<()> {
         bail!("python3 -m venv {} failed", venv.display());
     }
     let status = Command::new(venv.join("bin").join("pip"))
-        .args(["install", "--quiet", &format!("delego=={REFERENCE_VERSION}")])
+        .args([
+            "install",
+            "--quiet",
+            &format!("delego=={REFERENCE_VERSION}"),
+        ])
         .status()
         .context("cannot run pip")?;
     if !status.success() || !has_reference(python) {
