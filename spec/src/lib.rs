@@ -27,4 +27,4 @@ pub mod url;
 pub use action::{ActionError, ActionIdentity, ProposedAction};
 pub use chain::{verify_chain, AnchorStatus, ChainReport, ChainVerifier, HeadAnchor};
 pub use hash::sha256_hex;
-pub use receipt::{Outcome, Phase, Receipt, ReceiptPayload, GENESIS};
+pub use receipt::{HashedPayload, Outcome, Phase, Receipt, ReceiptPayload, GENESIS};

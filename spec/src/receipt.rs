@@ -195,12 +195,17 @@ impl ReceiptPayload {
 
     /// Hashes and signs the payload.
     pub fn sign(self, key: &SigningKey) -> Receipt {
+        self.hash().sign(key)
+    }
+
+    /// Hashes the payload. The chain needs only the hash (the next receipt's
+    /// `prev_hash`), so a batch can be chained first and signed afterwards,
+    /// in parallel.
+    pub fn hash(self) -> HashedPayload {
         let entry_hash = self.entry_hash();
-        let signature = hex::encode(key.sign(entry_hash.as_bytes()).to_bytes());
-        Receipt {
+        HashedPayload {
             payload: self,
             entry_hash,
-            signature,
         }
     }
 
@@ -225,6 +230,25 @@ impl ReceiptPayload {
         map.insert("approval_id".into(), self.approval_id.clone().into());
         map.insert("prev_hash".into(), self.prev_hash.clone().into());
         Value::Object(map)
+    }
+}
+
+/// A payload with its `entry_hash`, not yet signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HashedPayload {
+    pub payload: ReceiptPayload,
+    pub entry_hash: String,
+}
+
+impl HashedPayload {
+    /// Signs `entry_hash` (its hex text, as spec §8 says).
+    pub fn sign(self, key: &SigningKey) -> Receipt {
+        let signature = hex::encode(key.sign(self.entry_hash.as_bytes()).to_bytes());
+        Receipt {
+            payload: self.payload,
+            entry_hash: self.entry_hash,
+            signature,
+        }
     }
 }
 

@@ -46,9 +46,10 @@ impl From<FirewallError> for ApiError {
         let status = match &error {
             FirewallError::InvalidAction(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FirewallError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            FirewallError::Store(_) | FirewallError::Log(_) | FirewallError::Stopped => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            FirewallError::Store(_)
+            | FirewallError::Log(_)
+            | FirewallError::Stopped
+            | FirewallError::Signing => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, error.to_string())
     }

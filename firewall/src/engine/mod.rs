@@ -95,6 +95,9 @@ pub enum FirewallError {
     Log(#[from] SinkError),
     #[error("the firewall has stopped")]
     Stopped,
+    /// A signing thread failed; the batch was not committed.
+    #[error("signing failed; nothing was recorded")]
+    Signing,
 }
 
 /// Everything the engine needs besides the store and the policy.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use delego_spec::json::Value;
 use delego_spec::receipt::{Phase, ReceiptPayload, GENESIS};
 use delego_spec::token::MintRequest;
-use delego_spec::{ActionIdentity, Outcome, ProposedAction, Receipt};
+use delego_spec::{ActionIdentity, HashedPayload, Outcome, ProposedAction, Receipt};
 
 use super::record::Recorded;
 use super::{EngineParts, FirewallError, Reply, Request, Staged, Ticket, MAX_RECEIPT_BYTES};
@@ -41,7 +41,9 @@ pub(super) struct Writer<S: LedgerStore> {
 
 /// State decided in this batch but not yet committed.
 struct Overlay {
-    receipts: Vec<Receipt>,
+    /// Chained but not yet signed: the batch is signed at commit, in
+    /// parallel (see [`sign_batch`]).
+    receipts: Vec<HashedPayload>,
     approvals: HashMap<String, ApprovalRecord>,
     /// (rule, micros) of allow receipts in this batch.
     allows: Vec<(String, i64)>,
@@ -255,6 +257,18 @@ impl<S: LedgerStore> Writer<S> {
     }
 
     pub(super) fn run(mut self, requests: Receiver<Request>) {
+        // Waking each caller costs a system call and often a context switch;
+        // a second thread delivers the answers so the writer can go on
+        // deciding the next batch meanwhile. Without it, the writer delivers.
+        let (deliveries, delivered) = std::sync::mpsc::channel::<Delivery>();
+        let deliverer = std::thread::Builder::new()
+            .name("delego-replies".into())
+            .spawn(move || {
+                for (answers, committed) in delivered {
+                    deliver(answers, &committed);
+                }
+            });
+        let deliveries = deliverer.is_ok().then_some(deliveries);
         while let Ok(first) = requests.recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -263,7 +277,17 @@ impl<S: LedgerStore> Writer<S> {
                     Err(_) => break,
                 }
             }
-            self.process(batch);
+            let (answers, committed) = self.process(batch);
+            match &deliveries {
+                Some(deliveries) => {
+                    if let Err(std::sync::mpsc::SendError((answers, committed))) =
+                        deliveries.send((answers, committed))
+                    {
+                        deliver(answers, &committed);
+                    }
+                }
+                None => deliver(answers, &committed),
+            }
         }
     }
 
@@ -271,7 +295,7 @@ impl<S: LedgerStore> Writer<S> {
     /// writer's state moves to it, even if the log did not take them.
     fn commit(&mut self, overlay: Overlay) -> Result<(), FirewallError> {
         let batch = Batch {
-            receipts: overlay.receipts,
+            receipts: sign_batch(overlay.receipts, &self.parts.signer)?,
             approvals: overlay.approvals.into_values().collect(),
             reserved: overlay.reserved,
             settled: overlay.settled,
@@ -290,26 +314,15 @@ impl<S: LedgerStore> Writer<S> {
         self.publish(&batch.receipts)
     }
 
-    fn process(&mut self, requests: Vec<Request>) {
+    /// Decides and commits one batch; the answers are delivered after.
+    fn process(&mut self, requests: Vec<Request>) -> Delivery {
         let mut overlay = self.overlay();
         let answers: Vec<Answer> = requests
             .into_iter()
             .map(|r| self.handle(r, &mut overlay))
             .collect();
         let committed = self.commit(overlay);
-        for answer in answers {
-            match answer {
-                Answer::Staged(reply, result) => {
-                    let _ = reply.send(committed.clone().and(result));
-                }
-                Answer::Decision(reply, result) => {
-                    let _ = reply.send(committed.clone().and(result));
-                }
-                Answer::Approval(reply, result) => {
-                    let _ = reply.send(committed.clone().and(result));
-                }
-            }
-        }
+        (answers, committed)
     }
 
     fn handle(&mut self, request: Request, overlay: &mut Overlay) -> Answer {
@@ -369,14 +382,15 @@ impl<S: LedgerStore> Writer<S> {
         }
     }
 
-    /// Signs the next receipt; refuses one the log could not hold.
+    /// Hashes the next receipt (it is signed at commit); refuses one the
+    /// log could not hold.
     fn next_receipt(
         &self,
         entry: &Entry<'_>,
         now: i64,
         overlay: &Overlay,
-    ) -> Result<Receipt, FirewallError> {
-        Ok(Self::next_payload(entry, now, overlay)?.sign(&self.parts.signer))
+    ) -> Result<HashedPayload, FirewallError> {
+        Ok(Self::next_payload(entry, now, overlay)?.hash())
     }
 
     /// The next receipt's payload, refused when the signed receipt could not
@@ -407,8 +421,8 @@ impl<S: LedgerStore> Writer<S> {
         Ok(payload)
     }
 
-    /// Adds a signed receipt to the batch; returns its seq.
-    fn stage(receipt: Receipt, now: i64, overlay: &mut Overlay) -> u64 {
+    /// Adds a hashed receipt to the batch; returns its seq.
+    fn stage(receipt: HashedPayload, now: i64, overlay: &mut Overlay) -> u64 {
         let seq = receipt.payload.seq;
         if let (Outcome::Allow, Some(rule)) = (receipt.payload.outcome, &receipt.payload.rule) {
             overlay.allows.push((rule.clone(), now));
@@ -420,7 +434,13 @@ impl<S: LedgerStore> Writer<S> {
     }
 
     /// Stages `receipt` and answers with `entry`'s decision.
-    fn done(&self, entry: &Entry<'_>, receipt: Receipt, now: i64, overlay: &mut Overlay) -> Staged {
+    fn done(
+        &self,
+        entry: &Entry<'_>,
+        receipt: HashedPayload,
+        now: i64,
+        overlay: &mut Overlay,
+    ) -> Staged {
         let mut decision = entry.decision();
         decision.receipt_seq = Some(Self::stage(receipt, now, overlay));
         Staged::Done(decision)
@@ -691,4 +711,70 @@ impl<S: LedgerStore> Writer<S> {
             DecideOutcome::Unchanged(same) => same,
         }))
     }
+}
+
+/// A committed (or failed) batch's answers.
+type Delivery = (Vec<Answer>, Result<(), FirewallError>);
+
+/// Answers every caller of a batch: its own result, unless the commit
+/// failed, which fails them all.
+fn deliver(answers: Vec<Answer>, committed: &Result<(), FirewallError>) {
+    for answer in answers {
+        match answer {
+            Answer::Staged(reply, result) => {
+                let _ = reply.send(committed.clone().and(result));
+            }
+            Answer::Decision(reply, result) => {
+                let _ = reply.send(committed.clone().and(result));
+            }
+            Answer::Approval(reply, result) => {
+                let _ = reply.send(committed.clone().and(result));
+            }
+        }
+    }
+}
+
+/// Below this many receipts a batch is signed on the writer's thread: a
+/// helper thread costs more than it saves.
+const PARALLEL_SIGNING_MIN: usize = 16;
+
+/// Signs a chained batch, in order. Signing is the writer's largest cost per
+/// receipt and the chain does not depend on signatures, so a large batch is
+/// split across the machine's cores.
+fn sign_batch(
+    batch: Vec<HashedPayload>,
+    key: &delego_spec::keys::SigningKey,
+) -> Result<Vec<Receipt>, FirewallError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 || batch.len() < PARALLEL_SIGNING_MIN {
+        return Ok(batch.into_iter().map(|h| h.sign(key)).collect());
+    }
+    let chunk = batch.len().div_ceil(cores);
+    let mut parts: Vec<Vec<HashedPayload>> = Vec::with_capacity(cores);
+    let mut rest = batch;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        parts.push(rest);
+        rest = tail;
+    }
+    parts.push(rest);
+    let mut first = parts.remove(0);
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || part.into_iter().map(|h| h.sign(key)).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut signed: Vec<Receipt> = std::mem::take(&mut first)
+            .into_iter()
+            .map(|h| h.sign(key))
+            .collect();
+        for helper in helpers {
+            // A helper that died took its part with it: the whole batch
+            // fails (nothing is committed) rather than commit a gap.
+            signed.extend(helper.join().map_err(|_| FirewallError::Signing)?);
+        }
+        Ok(signed)
+    })
 }
