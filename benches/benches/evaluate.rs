@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use delego_firewall::broker::NullBroker;
-use delego_firewall::engine::{EngineParts, Firewall, OsEntropy, SystemClock};
+use delego_firewall::engine::{EngineParts, Firewall};
 use delego_firewall::evaluate::{AllowCounter, CountError};
 use delego_firewall::policy_file::load_policy;
 use delego_firewall::store::MemoryStore;
@@ -79,15 +78,7 @@ fn evaluate(c: &mut Criterion) {
     });
     group.finish();
 
-    let parts = EngineParts {
-        signer: SigningKey::from_bytes(&[1u8; 32]),
-        broker: Arc::new(NullBroker),
-        clock: Arc::new(SystemClock),
-        entropy: Arc::new(OsEntropy),
-        tokens: None,
-        sink: None,
-        anchored: None,
-    };
+    let parts = EngineParts::local(SigningKey::from_bytes(&[1u8; 32]));
     let deny_all = "version: 1\ndefault: deny\n";
     let firewall = Firewall::start(
         Arc::new(MemoryStore::new()),

@@ -6,8 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use delego_firewall::broker::NullBroker;
-use delego_firewall::engine::{EngineParts, Firewall, FirewallError, OsEntropy, SystemClock};
+use delego_firewall::engine::{EngineParts, Firewall, FirewallError};
 use delego_firewall::evaluate::CompiledPolicy;
 use delego_firewall::policy_file::{load_policy, PolicyLoadError};
 use delego_firewall::store::{RocksStore, StoreError};
@@ -99,16 +98,7 @@ pub fn start_durable(
     signer: SigningKey,
 ) -> Result<Firewall<RocksStore>, StartError> {
     let store = Arc::new(RocksStore::open(dir)?);
-    let parts = EngineParts {
-        signer,
-        broker: Arc::new(NullBroker),
-        clock: Arc::new(SystemClock),
-        entropy: Arc::new(OsEntropy),
-        tokens: None,
-        sink: None,
-        anchored: None,
-    };
-    Ok(Firewall::start(store, policy, parts)?)
+    Ok(Firewall::start(store, policy, EngineParts::local(signer))?)
 }
 
 /// Why [`drive`] stopped.
@@ -200,15 +190,7 @@ mod tests {
     #[test]
     fn the_mix_gets_the_documented_decisions() {
         let policy = compile(BENCH_POLICY, BENCH_POLICY_NAME).expect("bench policy compiles");
-        let parts = EngineParts {
-            signer: crate::signing_key(),
-            broker: Arc::new(NullBroker),
-            clock: Arc::new(SystemClock),
-            entropy: Arc::new(OsEntropy),
-            tokens: None,
-            sink: None,
-            anchored: None,
-        };
+        let parts = EngineParts::local(crate::signing_key());
         let fw = Firewall::start(Arc::new(MemoryStore::new()), policy, parts).expect("engine");
         let outcomes = |fw: &Firewall<MemoryStore>| -> Vec<Outcome> {
             mix_actions()

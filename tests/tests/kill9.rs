@@ -11,8 +11,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use delego_firewall::broker::NullBroker;
-use delego_firewall::engine::{EngineParts, Firewall, OsEntropy, SystemClock};
+use delego_firewall::engine::{EngineParts, Firewall};
 use delego_firewall::evaluate::CompiledPolicy;
 use delego_firewall::store::{LedgerStore, RocksStore};
 use delego_spec::chain::ChainVerifier;
@@ -109,15 +108,7 @@ fn every_acknowledged_receipt_survives_sigkill() {
     // The next process continues the chain.
     let store = Arc::new(RocksStore::open(dir.path()).expect("reopen"));
     let head = store.head().expect("head").expect("a ledger");
-    let parts = EngineParts {
-        signer: SigningKey::from_bytes(&KEY_SEED),
-        broker: Arc::new(NullBroker),
-        clock: Arc::new(SystemClock),
-        entropy: Arc::new(OsEntropy),
-        tokens: None,
-        sink: None,
-        anchored: None,
-    };
+    let parts = EngineParts::local(SigningKey::from_bytes(&KEY_SEED));
     let firewall = Firewall::start(store, CompiledPolicy::deny_all(), parts).expect("restart");
     let action = delego_spec::ProposedAction::from_value(
         &delego_spec::json::parse(

@@ -116,6 +116,23 @@ pub struct EngineParts {
     pub anchored: Option<std::time::Duration>,
 }
 
+impl EngineParts {
+    /// The parts of a firewall that executes nothing: the null broker, the
+    /// system clock, OS entropy, no tokens, no separate log, no anchoring.
+    /// Set the other fields with struct update syntax.
+    pub fn local(signer: SigningKey) -> EngineParts {
+        EngineParts {
+            signer,
+            broker: Arc::new(crate::broker::NullBroker),
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(OsEntropy),
+            tokens: None,
+            sink: None,
+            anchored: None,
+        }
+    }
+}
+
 type Reply<T> = SyncSender<Result<T, FirewallError>>;
 
 /// An execution the writer reserved for a broker that runs outside it.

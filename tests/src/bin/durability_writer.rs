@@ -11,8 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use delego_firewall::broker::NullBroker;
-use delego_firewall::engine::{EngineParts, Firewall, OsEntropy, SystemClock};
+use delego_firewall::engine::{EngineParts, Firewall};
 use delego_firewall::policy_file::load_policy;
 use delego_firewall::store::RocksStore;
 use delego_spec::json::parse;
@@ -32,15 +31,7 @@ fn main() -> anyhow::Result<()> {
     );
     let threads: usize = args.next().context("THREADS missing")?.parse()?;
     let store = Arc::new(RocksStore::open(&dir)?);
-    let parts = EngineParts {
-        signer: SigningKey::from_bytes(&KEY_SEED),
-        broker: Arc::new(NullBroker),
-        clock: Arc::new(SystemClock),
-        entropy: Arc::new(OsEntropy),
-        tokens: None,
-        sink: None,
-        anchored: None,
-    };
+    let parts = EngineParts::local(SigningKey::from_bytes(&KEY_SEED));
     let firewall = Arc::new(Firewall::start(
         store,
         load_policy(POLICY, "example")?,
