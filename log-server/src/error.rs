@@ -72,6 +72,10 @@ pub enum LogError {
     NotAReceipt { index: u64, reason: String },
 
     // --- witnessing ------------------------------------------------------
+    #[error("leaf {index} is not covered by a witnessed checkpoint yet (witnessed size {witnessed}); retry after the next checkpoint is cosigned")]
+    NotWitnessedYet { index: u64, witnessed: u64 },
+    #[error("cannot encode the proof: {0}")]
+    Proof(String),
     #[error("no witnessed checkpoint covers leaf {index} within the timeout (witnessed size {witnessed})")]
     WitnessTimeout { index: u64, witnessed: u64 },
 }

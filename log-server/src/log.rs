@@ -14,7 +14,7 @@ use delego_spec::merkle::{
     self, EntryBundle, Frontier, Hash, NodeSource as _, ProofError, Tile, EMPTY_ROOT,
 };
 use delego_spec::note::{
-    open_checkpoint, Checkpoint, PolicyName, SignerKey, TrustPolicy, VerifierKey,
+    open_checkpoint, Checkpoint, Note, PolicyName, SignerKey, TlogProof, TrustPolicy, VerifierKey,
 };
 use rocksdb::WriteBatch;
 use sha2::{Digest, Sha256};
@@ -440,6 +440,40 @@ impl Log {
             .store
             .leaf_index(leaf_hash)?
             .ok_or(LogError::UnknownLeafHash)
+    }
+
+    /// A `c2sp.org/tlog-proof@v1` proof that leaf `index` is in the log:
+    /// the leaf itself as the proof's extra data (for a delego log, the
+    /// receipt), its inclusion proof, and the newest witnessed checkpoint
+    /// with its cosignatures. An auditor checks it offline with public keys.
+    pub fn tlog_proof(&self, index: u64) -> Result<String, LogError> {
+        let witnessed = self.latest_witnessed();
+        let witnessed = match witnessed {
+            Some(w) if w.checkpoint.size > index => w,
+            other => {
+                if index >= self.inner.store.entries_end()? {
+                    return Err(LogError::IndexOutOfRange {
+                        index,
+                        size: self.size(),
+                    });
+                }
+                return Err(LogError::NotWitnessedYet {
+                    index,
+                    witnessed: other.map_or(0, |w| w.checkpoint.size),
+                });
+            }
+        };
+        let leaf = self
+            .inner
+            .store
+            .entries(index, 1)?
+            .pop()
+            .ok_or_else(|| LogError::Corrupt(format!("integrated leaf {index} has no entry")))?;
+        let proof = self.inclusion_proof(index, witnessed.checkpoint.size)?;
+        let note = Note::parse(witnessed.note.as_bytes())?;
+        TlogProof::new(Some(leaf), index, proof, note)
+            .and_then(|p| p.encode())
+            .map_err(|e| LogError::Proof(e.to_string()))
     }
 
     /// A tile's hashes as the latest checkpoint's tree has them; `None` if

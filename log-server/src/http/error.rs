@@ -72,6 +72,8 @@ impl From<LogError> for ApiError {
                 StatusCode::NOT_FOUND
             }
             E::AppendGap { .. } | E::AppendConflict { .. } => StatusCode::CONFLICT,
+            // Not an error of the request: the same request succeeds later.
+            E::NotWitnessedYet { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -34,6 +34,7 @@ pub fn router(log: Log) -> Router {
         .route("/tile/{*path}", get(read::tile))
         .route("/v1/proof/inclusion", get(proofs::inclusion))
         .route("/v1/proof/consistency", get(proofs::consistency))
+        .route("/v1/proof/tlog", get(proofs::tlog_proof))
         .route("/v1/witnesses", get(read::witnesses));
     if log.store().is_standalone() {
         router = router.route("/v1/append", post(append::append));

@@ -1,4 +1,5 @@
-//! JSON proofs: `GET /v1/proof/inclusion` and `GET /v1/proof/consistency`.
+//! Proofs: JSON `GET /v1/proof/inclusion` and `GET /v1/proof/consistency`,
+//! and the offline `c2sp.org/tlog-proof@v1` text at `GET /v1/proof/tlog`.
 //!
 //! Hashes in answers are standard base64 (as in checkpoints and tiles),
 //! except `leaf_hash`, which is lowercase hex as it is queried. Query
@@ -8,7 +9,7 @@
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use delego_spec::json::{Map, Value};
@@ -129,6 +130,22 @@ pub(crate) async fn consistency(
     body.insert("new_root".into(), STANDARD.encode(log.root(new)?).into());
     body.insert("proof".into(), base64_list(&proof));
     Ok(json(StatusCode::OK, body))
+}
+
+/// `index=I`: the leaf's `c2sp.org/tlog-proof@v1` proof against the newest
+/// witnessed checkpoint (503 until one covers it).
+pub(crate) async fn tlog_proof(
+    State(log): State<Log>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = parameters(query.as_deref(), &["index"])?;
+    let index = required(&params, "index")?;
+    let text = log.tlog_proof(index)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -139,3 +139,41 @@ fn impossible_proofs_are_precise_errors() {
     ));
     assert!(log.consistency_proof(7, 7).expect("empty proof").is_empty());
 }
+
+#[test]
+fn tlog_proofs_carry_the_leaf_its_inclusion_and_the_witnessed_checkpoint() {
+    use delego_spec::note::TlogProof;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = open_db(&dir.path().join("db"));
+    write_leaves(&db, 0, 40);
+    let log = open_log(&db, 500);
+    log.integrate_now().expect("integrate");
+    // Entries the sequencer has not integrated yet, and no entry at all.
+    write_leaves(&db, 40, 45);
+    for index in [0, 1, 17, 39] {
+        let text = log.tlog_proof(index).expect("a proof");
+        let proof = TlogProof::parse(text.as_bytes()).expect("a tlog-proof");
+        assert_eq!(proof.index(), index);
+        assert_eq!(proof.extra(), Some(leaf(index).as_slice()));
+        let note = proof.note().encode().expect("the note encodes");
+        let opened = open_checkpoint(note.as_bytes(), &[log_key().verifier_key()])
+            .expect("the log's signature verifies");
+        assert_eq!(opened.checkpoint.size, 40);
+        verify_inclusion(
+            &leaf_hash(&leaf(index)),
+            index,
+            40,
+            proof.inclusion_proof(),
+            &opened.checkpoint.root,
+        )
+        .expect("inclusion verifies");
+    }
+    assert!(matches!(
+        log.tlog_proof(42),
+        Err(LogError::NotWitnessedYet { index: 42, witnessed: 40 })
+    ));
+    assert!(matches!(
+        log.tlog_proof(45),
+        Err(LogError::IndexOutOfRange { index: 45, .. })
+    ));
+}
