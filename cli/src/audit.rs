@@ -1,4 +1,7 @@
-//! `delego audit`: the auditor's offline checks of receipt proofs.
+//! `delego audit`: proofs that receipts are in the witnessed log — writing
+//! them (`prove`, from the home's embedded log or a log's HTTP API),
+//! checking them offline (`verify`), checking that a newer checkpoint
+//! extends an older one (`consistency`), and printing the log's key.
 
 use std::fs;
 use std::path::PathBuf;
@@ -14,6 +17,38 @@ use crate::trust::TrustArgs;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
+    /// Write the c2sp.org/tlog-proof@v1 proof of receipt SEQ: the receipt,
+    /// its inclusion proof and the newest witnessed checkpoint.
+    Prove {
+        seq: u64,
+        /// Write the proof here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Ask this log's HTTP API (e.g. http://127.0.0.1:7300/log for a
+        /// running `delego serve`, or a `delego log-server`) instead of
+        /// opening the home's store.
+        #[arg(long, value_name = "URL")]
+        log: Option<String>,
+    },
+    /// Check that checkpoint NEW extends checkpoint OLD (same log, no
+    /// receipt of OLD's tree removed or changed).
+    Consistency {
+        old: PathBuf,
+        new: PathBuf,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// Fetch the consistency proof from this log's HTTP API instead of
+        /// the home's store.
+        #[arg(long, value_name = "URL", conflicts_with = "proof")]
+        log: Option<String>,
+        /// The consistency proof as `GET /v1/proof/consistency` returns it.
+        #[arg(long, value_name = "FILE")]
+        proof: Option<PathBuf>,
+    },
+    /// Print the home's log verifier key (creating the log key if needed):
+    /// what witnesses add with `delego witness add-log` and auditors pass
+    /// as --log-key.
+    LogKey,
     /// Check a receipt's proof of logging (c2sp.org/tlog-proof@v1) offline:
     /// receipt, its signature, inclusion, log signature, witness quorum.
     Verify {
@@ -37,6 +72,22 @@ pub fn run(
             trust,
             pubkey,
         } => verify(file, trust, pubkey.as_ref(), home),
+        AuditCommand::Prove { seq, out, log } => {
+            crate::audit_prove::prove(*seq, out.as_ref(), log.as_deref(), home)
+        }
+        AuditCommand::Consistency {
+            old,
+            new,
+            trust,
+            log,
+            proof,
+        } => crate::audit_prove::consistency(old, new, trust, log.as_deref(), proof.as_ref(), home),
+        AuditCommand::LogKey => {
+            let home = home()?;
+            let settings = crate::tlog::HomeLogConfig::load(&home)?;
+            println!("{}", settings.config.key.verifier_key());
+            Ok(Outcome::Success)
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use delego_firewall::broker::{Broker, HttpProxyBroker, HttpProxyConfig, NullBrok
 use delego_firewall::engine::{EngineParts, Firewall, OsEntropy, SystemClock, TokenMinting};
 use delego_firewall::evaluate::CompiledPolicy;
 use delego_firewall::policy_file::load_policy;
+use delego_firewall::sink::ReceiptSink;
 use delego_firewall::store::RocksStore;
 use delego_spec::keys::{
     generate_signing_key, signing_key_from_pem, signing_key_to_pem, verifying_key_from_pem,
@@ -154,12 +155,17 @@ impl Home {
                 self.dir.display()
             );
         }
-        Ok(Arc::new(RocksStore::open(&dir).with_context(|| {
-            format!(
-                "cannot open the store at {} (is `delego serve` running for this home?)",
-                dir.display()
-            )
-        })?))
+        // Always with the log's families: the embedded log shares the
+        // database, and RocksDB refuses to open a database without all of
+        // its families.
+        Ok(Arc::new(
+            RocksStore::open_with(&dir, delego_log::COLUMN_FAMILIES).with_context(|| {
+                format!(
+                    "cannot open the store at {} (is `delego serve` running for this home?)",
+                    dir.display()
+                )
+            })?,
+        ))
     }
 
     /// Starts the engine with the home's policy, or with a deny-all stand-in
@@ -169,12 +175,23 @@ impl Home {
         decisions_only: bool,
         tokens: Option<&str>,
     ) -> anyhow::Result<Firewall<RocksStore>> {
+        self.start_on(self.open_store()?, decisions_only, tokens, None)
+    }
+
+    /// [`Home::start`] over an open store, optionally publishing to a log
+    /// sink with anchored durability (spec §8.3) waiting at most `anchored`.
+    pub fn start_on(
+        &self,
+        store: Arc<RocksStore>,
+        decisions_only: bool,
+        tokens: Option<&str>,
+        anchoring: Option<(Arc<dyn ReceiptSink>, Option<std::time::Duration>)>,
+    ) -> anyhow::Result<Firewall<RocksStore>> {
         let policy = if decisions_only {
             CompiledPolicy::deny_all()
         } else {
             self.load_policy()?
         };
-        let store = self.open_store()?;
         let tokens = match tokens {
             None => None,
             Some(audience) => {
@@ -200,8 +217,8 @@ impl Home {
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
             tokens,
-            sink: None,
-            anchored: None,
+            sink: anchoring.as_ref().map(|(sink, _)| sink.clone()),
+            anchored: anchoring.and_then(|(_, anchored)| anchored),
         };
         Ok(Firewall::start(store, policy, parts)?)
     }

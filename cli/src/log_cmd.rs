@@ -48,8 +48,9 @@ pub struct LogServerArgs {
     witness_timeout_ms: u64,
 }
 
-/// Loads `<dir>/log.key`, or creates it (mode 0600) on first start.
-fn load_or_create_key(dir: &Path, origin: &str) -> anyhow::Result<SignerKey> {
+/// Loads `<dir>/log.key`, or creates it (mode 0600) on first start (also
+/// the embedded log's key, in the home).
+pub(crate) fn load_or_create_key(dir: &Path, origin: &str) -> anyhow::Result<SignerKey> {
     let path = dir.join("log.key");
     if path.exists() {
         let mode = fs::metadata(&path)

@@ -3,6 +3,7 @@
 
 mod agent;
 mod audit;
+mod audit_prove;
 mod conformance;
 mod exit;
 mod hash;
@@ -14,6 +15,7 @@ mod log_cmd;
 mod output;
 mod policy_cmd;
 mod serve;
+mod tlog;
 mod trust;
 mod verify;
 mod witness_cmd;

@@ -1,5 +1,6 @@
 //! `delego serve`: the one process that owns a home's store, serving the
-//! HTTP API. Graceful shutdown on SIGTERM/SIGINT: in-flight requests finish
+//! HTTP API and running the home's embedded transparency log (its read API
+//! under `/log`, its sequencer pushing checkpoints to the witnesses). Graceful shutdown on SIGTERM/SIGINT: in-flight requests finish
 //! and the engine drains before the store closes.
 
 use std::net::SocketAddr;
@@ -7,10 +8,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use delego_firewall::api::{router, ApiState};
+use delego_firewall::sink::ReceiptSink;
 
 use crate::exit::Outcome;
 use crate::home::Home;
 use crate::keys_cmd::HomeKeys;
+use crate::tlog::{self, EmbeddedSink, HomeLogConfig};
 
 pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
     let addr: SocketAddr = listen
@@ -25,7 +28,14 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
         .init();
     // Built before the runtime: the engine and any blocking broker client
     // must not be created on an async worker.
-    let firewall = Arc::new(home.start(false, None)?);
+    let store = home.open_store()?;
+    let log_settings = HomeLogConfig::load(home)?;
+    let log = tlog::open(&store, log_settings.config)?;
+    let anchoring = log_settings.anchored.map(|timeout| {
+        let sink: Arc<dyn ReceiptSink> = Arc::new(EmbeddedSink::new(store.clone(), log.clone()));
+        (sink, Some(timeout))
+    });
+    let firewall = Arc::new(home.start_on(store, false, None, anchoring)?);
     let state = Arc::new(ApiState {
         firewall: firewall.clone(),
         keys: Arc::new(HomeKeys::new(home)),
@@ -36,13 +46,31 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
+        // One signal stops both the server and the sequencer.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            // A dropped sender is a stop too.
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let signal = tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let sequencer = log.spawn_sequencer(until_stopped(stopped.clone()));
         // The first line is for scripts and tests that bind port 0.
         println!("listening on {bound}");
-        tracing::info!(%bound, home = %home.dir.display(), "delego serve started");
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(shutdown_signal())
+        println!("log key: {}", log.verifier_key());
+        tracing::info!(%bound, home = %home.dir.display(), origin = log.origin(), "delego serve started");
+        let app = router(state).nest("/log", log.router());
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(until_stopped(stopped))
             .await
-            .context("the server failed")
+            .context("the server failed");
+        signal.abort();
+        if sequencer.await.is_err() {
+            tracing::error!("the sequencer task failed");
+        }
+        served
     })?;
     drop(runtime);
     firewall.shutdown();

@@ -49,3 +49,27 @@ impl TrustArgs {
         }
     }
 }
+
+/// Verifies the checkpoint note in `path` against `policy`: the log's
+/// signature and the witness quorum. Prints the verified line; a failed
+/// check is `Ok(Err(reason))`, an unreadable file an error.
+pub fn check_checkpoint_file(
+    policy: &TrustPolicy,
+    path: &std::path::Path,
+) -> anyhow::Result<Result<delego_spec::note::Checkpoint, String>> {
+    let bytes =
+        fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+    Ok(match policy.verify_checkpoint(&bytes) {
+        Err(e) => Err(format!("checkpoint {}: {e}", path.display())),
+        Ok(verdict) => match delego_spec::audit::quorum_result(&verdict) {
+            Ok(line) => {
+                println!(
+                    "checkpoint: {} size {} — log signature ok, {line}",
+                    verdict.checkpoint.origin, verdict.checkpoint.size
+                );
+                Ok(verdict.checkpoint)
+            }
+            Err(line) => Err(format!("checkpoint {}: {line}", path.display())),
+        },
+    })
+}

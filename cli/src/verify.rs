@@ -13,7 +13,7 @@ use delego_spec::chain::{AnchorStatus, ChainVerifier, HeadAnchor};
 use delego_spec::keys::verifying_key_from_pem;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use delego_spec::audit::{quorum_result, CheckpointMatcher};
+use delego_spec::audit::CheckpointMatcher;
 use delego_spec::note::Checkpoint;
 use delego_spec::Receipt;
 
@@ -81,21 +81,7 @@ fn witnessed_checkpoint(args: &VerifyArgs) -> anyhow::Result<Option<Result<Check
         return Ok(None);
     };
     let policy = args.trust.policy()?;
-    let bytes =
-        fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
-    Ok(Some(match policy.verify_checkpoint(&bytes) {
-        Err(e) => Err(format!("checkpoint {}: {e}", path.display())),
-        Ok(verdict) => match quorum_result(&verdict) {
-            Ok(line) => {
-                println!(
-                    "checkpoint: {} size {} — log signature ok, {line}",
-                    verdict.checkpoint.origin, verdict.checkpoint.size
-                );
-                Ok(verdict.checkpoint)
-            }
-            Err(line) => Err(format!("checkpoint {}: {line}", path.display())),
-        },
-    }))
+    Ok(Some(crate::trust::check_checkpoint_file(&policy, path)?))
 }
 
 pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<Outcome> {

@@ -463,12 +463,10 @@ impl Log {
                 });
             }
         };
-        let leaf = self
-            .inner
-            .store
-            .entries(index, 1)?
-            .pop()
-            .ok_or_else(|| LogError::Corrupt(format!("integrated leaf {index} has no entry")))?;
+        let leaf =
+            self.inner.store.entries(index, 1)?.pop().ok_or_else(|| {
+                LogError::Corrupt(format!("integrated leaf {index} has no entry"))
+            })?;
         let proof = self.inclusion_proof(index, witnessed.checkpoint.size)?;
         let note = Note::parse(witnessed.note.as_bytes())?;
         TlogProof::new(Some(leaf), index, proof, note)

@@ -530,3 +530,64 @@ pub fn strings_field(value: &Value, key: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// A `delego` server process (`serve`, `witness serve`, `log-server`) whose
+/// first stdout line is `listening on ADDR`; killed when dropped.
+pub struct ServerProcess {
+    child: std::process::Child,
+    /// `http://ADDR`.
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// Starts `delego ARGS` and waits (at most 30 s) for its address; the
+    /// rest of stdout is drained so the server never blocks on it.
+    pub fn start<I, S>(args: I) -> ServerProcess
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(delego_bin())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start a delego server");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let first = lines.next().and_then(Result::ok).unwrap_or_default();
+            let _ = sender.send(first);
+            for _ in lines {}
+        });
+        let Ok(line) = receiver.recv_timeout(Duration::from_secs(30)) else {
+            let _ = child.kill();
+            panic!("the server printed no address within 30 s");
+        };
+        let addr = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first stdout line {line:?}"))
+            .to_owned();
+        assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+        ServerProcess {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    /// SIGKILL, and reap.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

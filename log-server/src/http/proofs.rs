@@ -142,7 +142,10 @@ pub(crate) async fn tlog_proof(
     let index = required(&params, "index")?;
     let text = log.tlog_proof(index)?;
     Ok((
-        [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
         text,
     )
         .into_response())

@@ -170,7 +170,10 @@ fn tlog_proofs_carry_the_leaf_its_inclusion_and_the_witnessed_checkpoint() {
     }
     assert!(matches!(
         log.tlog_proof(42),
-        Err(LogError::NotWitnessedYet { index: 42, witnessed: 40 })
+        Err(LogError::NotWitnessedYet {
+            index: 42,
+            witnessed: 40
+        })
     ));
     assert!(matches!(
         log.tlog_proof(45),
