@@ -84,9 +84,16 @@ pub fn run(
         } => crate::audit_prove::consistency(old, new, trust, log.as_deref(), proof.as_ref(), home),
         AuditCommand::LogKey => {
             let home = home()?;
-            let settings = crate::tlog::HomeLogConfig::load(&home)?;
-            println!("{}", settings.config.key.verifier_key());
-            Ok(Outcome::Success)
+            match crate::tlog::LogMode::load(&home)? {
+                crate::tlog::LogMode::Embedded(settings) => {
+                    println!("{}", settings.config.key.verifier_key());
+                    Ok(Outcome::Success)
+                }
+                crate::tlog::LogMode::Standalone(log) => anyhow::bail!(
+                    "this home logs to the standalone log at {}; its key is the one `delego log-server` printed",
+                    log.url
+                ),
+            }
         }
     }
 }

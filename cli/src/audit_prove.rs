@@ -16,7 +16,7 @@ use delego_spec::merkle::{verify_consistency, Hash};
 
 use crate::exit::Outcome;
 use crate::home::Home;
-use crate::tlog::{self, HomeLogConfig};
+use crate::tlog::{self, LogMode};
 use crate::trust::{check_checkpoint_file, TrustArgs};
 
 /// A GET against a log's HTTP API: the status and the body.
@@ -52,11 +52,21 @@ fn error_message(body: &str) -> String {
         .unwrap_or_else(|| body.trim().to_owned())
 }
 
-/// The home's embedded log, opened over its store.
-fn home_log(home: &Home) -> anyhow::Result<delego_log::Log> {
-    let store = home.open_store()?;
-    let settings = HomeLogConfig::load(home)?;
-    tlog::open(&store, settings.config)
+/// Where the home's log answers: its embedded log, opened over the store,
+/// or the URL of the standalone log it appends to.
+enum HomeLog {
+    Embedded(delego_log::Log),
+    Remote(String),
+}
+
+fn home_log(home: &Home) -> anyhow::Result<HomeLog> {
+    Ok(match LogMode::load(home)? {
+        LogMode::Standalone(log) => HomeLog::Remote(log.url),
+        LogMode::Embedded(settings) => {
+            let store = home.open_store()?;
+            HomeLog::Embedded(tlog::open(&store, settings.config)?)
+        }
+    })
 }
 
 pub fn prove(
@@ -65,32 +75,41 @@ pub fn prove(
     log_url: Option<&str>,
     home: impl Fn() -> anyhow::Result<Home>,
 ) -> anyhow::Result<Outcome> {
-    let proof = match log_url {
-        Some(url) => match get(url, &format!("/v1/proof/tlog?index={seq}"))? {
-            (200, body) => body,
-            (503, body) => {
-                println!("not yet provable: {}", error_message(&body));
-                return Ok(Outcome::CheckFailed);
-            }
-            (status, body) => bail!("the log answered {status}: {}", error_message(&body)),
-        },
-        None => match home_log(&home()?)?.tlog_proof(seq) {
-            Ok(text) => text,
-            Err(e @ LogError::NotWitnessedYet { .. }) => {
-                println!(
-                    "not yet provable: {e} (a running `delego serve` integrates receipts and gathers cosignatures)"
-                );
-                return Ok(Outcome::CheckFailed);
-            }
-            Err(LogError::IndexOutOfRange { index, .. }) => {
-                bail!("there is no receipt {index} in the ledger")
-            }
-            Err(e) => return Err(e.into()),
+    let remote = match log_url {
+        Some(url) => Some(url.to_owned()),
+        None => match home_log(&home()?)? {
+            HomeLog::Remote(url) => Some(url),
+            HomeLog::Embedded(log) => match log.tlog_proof(seq) {
+                Ok(text) => return write_proof(seq, &text, out),
+                Err(e @ LogError::NotWitnessedYet { .. }) => {
+                    println!(
+                        "not yet provable: {e} (a running `delego serve` integrates receipts and gathers cosignatures)"
+                    );
+                    return Ok(Outcome::CheckFailed);
+                }
+                Err(LogError::IndexOutOfRange { index, .. }) => {
+                    bail!("there is no receipt {index} in the ledger")
+                }
+                Err(e) => return Err(e.into()),
+            },
         },
     };
+    let url = remote.unwrap_or_default();
+    let proof = match get(&url, &format!("/v1/proof/tlog?index={seq}"))? {
+        (200, body) => body,
+        (503, body) => {
+            println!("not yet provable: {}", error_message(&body));
+            return Ok(Outcome::CheckFailed);
+        }
+        (status, body) => bail!("the log answered {status}: {}", error_message(&body)),
+    };
+    write_proof(seq, &proof, out)
+}
+
+fn write_proof(seq: u64, proof: &str, out: Option<&PathBuf>) -> anyhow::Result<Outcome> {
     match out {
         Some(path) => {
-            fs::write(path, &proof).with_context(|| format!("cannot write {}", path.display()))?;
+            fs::write(path, proof).with_context(|| format!("cannot write {}", path.display()))?;
             println!("wrote the proof of receipt {seq} to {}", path.display());
         }
         None => print!("{proof}"),
@@ -135,7 +154,10 @@ fn fetch_consistency(
             (status, body) => bail!("the log answered {status}: {}", error_message(&body)),
         };
     }
-    Ok(home_log(&home()?)?.consistency_proof(old, new)?)
+    match home_log(&home()?)? {
+        HomeLog::Embedded(log) => Ok(log.consistency_proof(old, new)?),
+        HomeLog::Remote(url) => fetch_consistency(old, new, Some(&url), None, home),
+    }
 }
 
 pub fn consistency(

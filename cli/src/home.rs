@@ -12,7 +12,6 @@ use delego_firewall::broker::{Broker, HttpProxyBroker, HttpProxyConfig, NullBrok
 use delego_firewall::engine::{EngineParts, Firewall, OsEntropy, SystemClock, TokenMinting};
 use delego_firewall::evaluate::CompiledPolicy;
 use delego_firewall::policy_file::load_policy;
-use delego_firewall::sink::ReceiptSink;
 use delego_firewall::store::RocksStore;
 use delego_spec::keys::{
     generate_signing_key, signing_key_from_pem, signing_key_to_pem, verifying_key_from_pem,
@@ -175,7 +174,8 @@ impl Home {
         decisions_only: bool,
         tokens: Option<&str>,
     ) -> anyhow::Result<Firewall<RocksStore>> {
-        self.start_on(self.open_store()?, decisions_only, tokens, None)
+        let sink = crate::tlog::LogMode::in_process_sink(self)?;
+        self.start_on(self.open_store()?, decisions_only, tokens, sink)
     }
 
     /// [`Home::start`] over an open store, optionally publishing to a log
@@ -185,7 +185,7 @@ impl Home {
         store: Arc<RocksStore>,
         decisions_only: bool,
         tokens: Option<&str>,
-        anchoring: Option<(Arc<dyn ReceiptSink>, Option<std::time::Duration>)>,
+        anchoring: Option<crate::tlog::Anchoring>,
     ) -> anyhow::Result<Firewall<RocksStore>> {
         let policy = if decisions_only {
             CompiledPolicy::deny_all()

@@ -13,7 +13,7 @@ use delego_firewall::sink::ReceiptSink;
 use crate::exit::Outcome;
 use crate::home::Home;
 use crate::keys_cmd::HomeKeys;
-use crate::tlog::{self, EmbeddedSink, HomeLogConfig};
+use crate::tlog::{self, AppendSink, EmbeddedSink, LogMode};
 
 pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
     let addr: SocketAddr = listen
@@ -29,12 +29,22 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
     // Built before the runtime: the engine and any blocking broker client
     // must not be created on an async worker.
     let store = home.open_store()?;
-    let log_settings = HomeLogConfig::load(home)?;
-    let log = tlog::open(&store, log_settings.config)?;
-    let anchoring = log_settings.anchored.map(|timeout| {
-        let sink: Arc<dyn ReceiptSink> = Arc::new(EmbeddedSink::new(store.clone(), log.clone()));
-        (sink, Some(timeout))
-    });
+    let (log, anchoring) = match LogMode::load(home)? {
+        LogMode::Embedded(settings) => {
+            let log = tlog::open(&store, settings.config)?;
+            let anchoring = settings.anchored.map(|timeout| {
+                let sink: Arc<dyn ReceiptSink> =
+                    Arc::new(EmbeddedSink::new(store.clone(), log.clone()));
+                (sink, Some(timeout))
+            });
+            (Some(log), anchoring)
+        }
+        LogMode::Standalone(standalone) => {
+            let sink: Arc<dyn ReceiptSink> = Arc::new(AppendSink::new(&standalone)?);
+            tracing::info!(log = %standalone.url, "receipts go to a standalone log");
+            (None, Some((sink, standalone.anchored)))
+        }
+    };
     let firewall = Arc::new(home.start_on(store, false, None, anchoring)?);
     let state = Arc::new(ApiState {
         firewall: firewall.clone(),
@@ -56,18 +66,26 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
             shutdown_signal().await;
             let _ = stop.send(true);
         });
-        let sequencer = log.spawn_sequencer(until_stopped(stopped.clone()));
+        let sequencer = log
+            .as_ref()
+            .map(|log| log.spawn_sequencer(until_stopped(stopped.clone())));
         // The first line is for scripts and tests that bind port 0.
         println!("listening on {bound}");
-        println!("log key: {}", log.verifier_key());
-        tracing::info!(%bound, home = %home.dir.display(), origin = log.origin(), "delego serve started");
-        let app = router(state).nest("/log", log.router());
+        let mut app = router(state);
+        if let Some(log) = &log {
+            println!("log key: {}", log.verifier_key());
+            app = app.nest("/log", log.router());
+        }
+        tracing::info!(%bound, home = %home.dir.display(), "delego serve started");
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(until_stopped(stopped))
             .await
             .context("the server failed");
         signal.abort();
-        if sequencer.await.is_err() {
+        if let Some(Err(_)) = match sequencer {
+            Some(task) => Some(task.await),
+            None => None,
+        } {
             tracing::error!("the sequencer task failed");
         }
         served

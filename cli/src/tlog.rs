@@ -16,6 +16,15 @@
 //! ```
 //! Every key is optional. The default origin is `delego.local/` + the first
 //! 16 hex digits of the SHA-256 of the ledger's public key file.
+//!
+//! Standalone mode instead: the receipts go to a `delego log-server`, which
+//! the firewall appends to before answering (a log outage refuses answers
+//! and loses nothing; the backlog is published first when it is back):
+//!
+//! ```json
+//! {"url": "http://127.0.0.1:7400", "append_token_file": "log-append.token",
+//!  "anchored_timeout_ms": 10000}
+//! ```
 
 use std::fs;
 use std::sync::Arc;
@@ -32,7 +41,116 @@ use delego_spec::{sha256_hex, Receipt};
 use crate::home::Home;
 use crate::log_cmd::load_or_create_key;
 
-/// The home's log settings, read from `log.json`.
+/// A sink and how long anchored durability waits on it (`None`: off).
+pub type Anchoring = (Arc<dyn ReceiptSink>, Option<Duration>);
+
+/// Where the home's receipts are logged.
+pub enum LogMode {
+    /// The log runs inside `delego serve`, over the same database.
+    Embedded(Box<HomeLogConfig>),
+    /// A standalone `delego log-server`.
+    Standalone(StandaloneLog),
+}
+
+/// A standalone log the firewall appends to.
+pub struct StandaloneLog {
+    pub url: String,
+    pub token: String,
+    pub anchored: Option<Duration>,
+}
+
+const STANDALONE_KEYS: &[&str] = &["url", "append_token_file", "anchored_timeout_ms"];
+
+/// `<home>/log.json` as a JSON object, or `None` when absent.
+fn read_config(home: &Home) -> anyhow::Result<Option<Map>> {
+    let path = home.dir.join("log.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value = parse(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    value
+        .as_object()
+        .cloned()
+        .map(Some)
+        .with_context(|| format!("{} must hold a JSON object", path.display()))
+}
+
+impl LogMode {
+    /// Reads `<home>/log.json` (absent: an embedded log with defaults) and,
+    /// for an embedded log, loads or creates its key.
+    pub fn load(home: &Home) -> anyhow::Result<LogMode> {
+        let map = read_config(home)?.unwrap_or_default();
+        let mode = if map.contains_key("url") {
+            only_keys(&map, STANDALONE_KEYS)
+                .and_then(|()| StandaloneLog::from_map(home, &map))
+                .map(LogMode::Standalone)
+        } else {
+            only_keys(&map, EMBEDDED_KEYS)
+                .and_then(|()| HomeLogConfig::from_map(home, &map))
+                .map(|config| LogMode::Embedded(Box::new(config)))
+        };
+        mode.with_context(|| format!("{}", home.dir.join("log.json").display()))
+    }
+
+    /// The sink CLI commands that write receipts in-process publish to: a
+    /// standalone log's. An embedded log needs none (it reads the store
+    /// when `delego serve` next runs), so nothing is created for it here.
+    pub fn in_process_sink(
+        home: &Home,
+    ) -> anyhow::Result<Option<Anchoring>> {
+        match read_config(home)? {
+            Some(map) if map.contains_key("url") => match LogMode::load(home)? {
+                LogMode::Standalone(log) => Ok(Some((
+                    Arc::new(AppendSink::new(&log)?) as Arc<dyn ReceiptSink>,
+                    log.anchored,
+                ))),
+                LogMode::Embedded(_) => Ok(None),
+            },
+            _ => Ok(None),
+        }
+    }
+}
+
+impl StandaloneLog {
+    fn from_map(home: &Home, map: &Map) -> anyhow::Result<StandaloneLog> {
+        let url = map
+            .get("url")
+            .and_then(Value::as_str)
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+            .context("\"url\" must be an http:// or https:// URL of a delego log-server")?
+            .trim_end_matches('/')
+            .to_owned();
+        let token_file = map
+            .get("append_token_file")
+            .and_then(Value::as_str)
+            .context("\"append_token_file\" (the log-server's append token, a file relative to the home) is required")?;
+        let token_path = home.dir.join(token_file);
+        let text = fs::read_to_string(&token_path)
+            .with_context(|| format!("cannot read the append token {}", token_path.display()))?;
+        let token = text.trim_end_matches(['\n', '\r']);
+        if token.is_empty() || token.contains(char::is_whitespace) {
+            bail!("{} must hold one token without spaces", token_path.display());
+        }
+        Ok(StandaloneLog {
+            url,
+            token: token.to_owned(),
+            anchored: millis(map, "anchored_timeout_ms")?,
+        })
+    }
+}
+
+const EMBEDDED_KEYS: &[&str] = &[
+    "origin",
+    "witnesses",
+    "policy",
+    "interval_ms",
+    "witness_timeout_ms",
+    "anchored_timeout_ms",
+];
+
+/// The embedded log's settings.
 pub struct HomeLogConfig {
     pub config: LogConfig,
     /// Spec §8.3 anchored durability: how long an execution may wait for a
@@ -71,37 +189,6 @@ fn default_origin(home: &Home) -> anyhow::Result<String> {
 }
 
 impl HomeLogConfig {
-    /// Reads `<home>/log.json` (absent: defaults, no witnesses) and loads or
-    /// creates the log key.
-    pub fn load(home: &Home) -> anyhow::Result<HomeLogConfig> {
-        let path = home.dir.join("log.json");
-        let map = if path.exists() {
-            let text = fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let value = parse(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-            let map = value
-                .as_object()
-                .cloned()
-                .with_context(|| format!("{} must hold a JSON object", path.display()))?;
-            only_keys(
-                &map,
-                &[
-                    "origin",
-                    "witnesses",
-                    "policy",
-                    "interval_ms",
-                    "witness_timeout_ms",
-                    "anchored_timeout_ms",
-                ],
-            )
-            .with_context(|| format!("{}", path.display()))?;
-            map
-        } else {
-            Map::new()
-        };
-        Self::from_map(home, &map).with_context(|| format!("{}", path.display()))
-    }
-
     fn from_map(home: &Home, map: &Map) -> anyhow::Result<HomeLogConfig> {
         let origin = match map.get("origin") {
             None => default_origin(home)?,
@@ -196,5 +283,70 @@ impl ReceiptSink for EmbeddedSink {
             .wait_witnessed(seq, timeout)
             .map(|_| ())
             .map_err(|e| SinkError(e.to_string()))
+    }
+}
+
+/// A standalone log as the engine's sink: receipts are appended over HTTP
+/// (`POST /v1/append`) before the firewall answers; anchored durability
+/// polls the log's tlog-proof endpoint, which answers only once the log's
+/// trust policy counts a checkpoint covering the receipt as witnessed.
+pub struct AppendSink {
+    client: delego_log::AppendClient,
+    proofs: reqwest::blocking::Client,
+    url: String,
+}
+
+impl AppendSink {
+    pub fn new(log: &StandaloneLog) -> anyhow::Result<AppendSink> {
+        let client =
+            delego_log::AppendClient::new(&log.url, &log.token, Duration::from_secs(30))?;
+        let proofs = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .context("cannot build the HTTP client")?;
+        Ok(AppendSink {
+            client,
+            proofs,
+            url: log.url.clone(),
+        })
+    }
+}
+
+impl ReceiptSink for AppendSink {
+    fn size(&self) -> Result<u64, SinkError> {
+        self.client
+            .next_index()
+            .map_err(|e| SinkError(format!("{}: {e}", self.url)))
+    }
+
+    fn publish(&self, first_seq: u64, receipts: &[Receipt]) -> Result<(), SinkError> {
+        let leaves: Vec<String> = receipts.iter().map(Receipt::canonical_json).collect();
+        for (offset, chunk) in leaves.chunks(delego_log::MAX_APPEND_LEAVES).enumerate() {
+            let first = first_seq + (offset * delego_log::MAX_APPEND_LEAVES) as u64;
+            self.client
+                .append(first, chunk)
+                .map_err(|e| SinkError(format!("{}: {e}", self.url)))?;
+        }
+        Ok(())
+    }
+
+    fn wait_witnessed(&self, seq: u64, timeout: Duration) -> Result<(), SinkError> {
+        let deadline = std::time::Instant::now() + timeout;
+        let url = format!("{}/v1/proof/tlog?index={seq}", self.url);
+        loop {
+            let status = self.proofs.get(&url).send().map(|r| r.status().as_u16());
+            if let Ok(200) = status {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(SinkError(format!(
+                    "no witnessed checkpoint of {} covered receipt {seq} within {timeout:?} (last answer: {status:?})",
+                    self.url
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }

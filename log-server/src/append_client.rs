@@ -54,6 +54,42 @@ impl AppendClient {
         })
     }
 
+    /// The index the next append must start at: the log's entry count.
+    pub fn next_index(&self) -> Result<u64, AppendClientError> {
+        let response = self.client.get(&self.url).bearer_auth(&self.token).send()?;
+        let (status, next_index, message) = Self::answer(response)?;
+        match status {
+            200 => next_index
+                .ok_or_else(|| AppendClientError::BadResponse("no next_index in a 200".into())),
+            401 => Err(AppendClientError::Unauthorized(message)),
+            _ => Err(AppendClientError::Refused { status, message }),
+        }
+    }
+
+    /// The status, `next_index` and `error` of an answer.
+    fn answer(
+        response: reqwest::blocking::Response,
+    ) -> Result<(u16, Option<u64>, String), AppendClientError> {
+        let status = response.status().as_u16();
+        let text = response.text()?;
+        let answer = parse(&text)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .ok_or_else(|| {
+                AppendClientError::BadResponse(format!("{status}: not a JSON object"))
+            })?;
+        let next_index = match answer.get("next_index") {
+            Some(Value::Number(Number::Int(n))) => n.as_u64(),
+            _ => None,
+        };
+        let message = answer
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        Ok((status, next_index, message))
+    }
+
     /// Appends `leaves` at `first_index`; returns the log's entry count once
     /// they are durable. Resending leaves the log already has is harmless.
     pub fn append<L: AsRef<[u8]>>(
@@ -79,23 +115,7 @@ impl AppendClient {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(to_canonical_string(&Value::Object(body)))
             .send()?;
-        let status = response.status().as_u16();
-        let text = response.text()?;
-        let answer = parse(&text)
-            .ok()
-            .and_then(|v| v.as_object().cloned())
-            .ok_or_else(|| {
-                AppendClientError::BadResponse(format!("{status}: not a JSON object"))
-            })?;
-        let next_index = match answer.get("next_index") {
-            Some(Value::Number(Number::Int(n))) => n.as_u64(),
-            _ => None,
-        };
-        let message = answer
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let (status, next_index, message) = Self::answer(response)?;
         match status {
             200 => next_index
                 .ok_or_else(|| AppendClientError::BadResponse("no next_index in a 200".into())),

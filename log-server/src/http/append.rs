@@ -1,4 +1,5 @@
-//! `POST /v1/append` on a standalone log.
+//! `POST /v1/append` on a standalone log, and `GET /v1/append` for where
+//! the next append starts.
 //!
 //! Request: `Authorization: Bearer <token>` and a JSON body
 //! `{"first_index": N, "leaves": ["<base64>", ...]}`, each leaf the standard
@@ -66,21 +67,43 @@ fn parse_body(body: &[u8]) -> Result<(u64, Vec<Vec<u8>>), ApiError> {
 /// The largest body read: 10,000 receipts of a few hundred bytes, base64.
 const BODY_LIMIT: usize = 64 << 20;
 
-pub(crate) async fn append(State(log): State<Log>, request: Request) -> Response {
+/// The append token check, shared by both append routes: the refusal, or
+/// `None` when the token is right.
+fn refusal(log: &Log, headers: &header::HeaderMap) -> Option<Response> {
     if !log.accepts_appends() {
-        return unauthorized("appends are disabled: the log has no append token");
+        return Some(unauthorized(
+            "appends are disabled: the log has no append token",
+        ));
     }
-    // The token is checked before the body is read.
-    let token = request
-        .headers()
+    let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let Some(token) = token else {
-        return unauthorized("a bearer token is required");
+        return Some(unauthorized("a bearer token is required"));
     };
     if !log.append_token_matches(token) {
-        return unauthorized("the bearer token is not valid");
+        return Some(unauthorized("the bearer token is not valid"));
+    }
+    None
+}
+
+/// `GET /v1/append`: `{"next_index": count}`, the index the next append
+/// must start at (the appender's view of the log's size, with the same
+/// token, so a firewall can resume after a restart).
+pub(crate) async fn next_index(State(log): State<Log>, headers: header::HeaderMap) -> Response {
+    if let Some(response) = refusal(&log, &headers) {
+        return response;
+    }
+    let mut body = Map::new();
+    body.insert("next_index".into(), log.entry_count().into());
+    json(StatusCode::OK, body)
+}
+
+pub(crate) async fn append(State(log): State<Log>, request: Request) -> Response {
+    // The token is checked before the body is read.
+    if let Some(response) = refusal(&log, request.headers()) {
+        return response;
     }
     let body = match axum::body::to_bytes(request.into_body(), BODY_LIMIT).await {
         Ok(body) => body,

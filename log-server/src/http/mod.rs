@@ -37,7 +37,7 @@ pub fn router(log: Log) -> Router {
         .route("/v1/proof/tlog", get(proofs::tlog_proof))
         .route("/v1/witnesses", get(read::witnesses));
     if log.store().is_standalone() {
-        router = router.route("/v1/append", post(append::append));
+        router = router.route("/v1/append", post(append::append).get(append::next_index));
     }
     router.fallback(error::not_found).with_state(log)
 }
