@@ -97,9 +97,7 @@ impl LogMode {
     /// The sink CLI commands that write receipts in-process publish to: a
     /// standalone log's. An embedded log needs none (it reads the store
     /// when `delego serve` next runs), so nothing is created for it here.
-    pub fn in_process_sink(
-        home: &Home,
-    ) -> anyhow::Result<Option<Anchoring>> {
+    pub fn in_process_sink(home: &Home) -> anyhow::Result<Option<Anchoring>> {
         match read_config(home)? {
             Some(map) if map.contains_key("url") => match LogMode::load(home)? {
                 LogMode::Standalone(log) => Ok(Some((
@@ -131,7 +129,10 @@ impl StandaloneLog {
             .with_context(|| format!("cannot read the append token {}", token_path.display()))?;
         let token = text.trim_end_matches(['\n', '\r']);
         if token.is_empty() || token.contains(char::is_whitespace) {
-            bail!("{} must hold one token without spaces", token_path.display());
+            bail!(
+                "{} must hold one token without spaces",
+                token_path.display()
+            );
         }
         Ok(StandaloneLog {
             url,
@@ -298,8 +299,7 @@ pub struct AppendSink {
 
 impl AppendSink {
     pub fn new(log: &StandaloneLog) -> anyhow::Result<AppendSink> {
-        let client =
-            delego_log::AppendClient::new(&log.url, &log.token, Duration::from_secs(30))?;
+        let client = delego_log::AppendClient::new(&log.url, &log.token, Duration::from_secs(30))?;
         let proofs = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())

@@ -537,6 +537,8 @@ pub struct ServerProcess {
     child: std::process::Child,
     /// `http://ADDR`.
     pub base: String,
+    /// stdout after the first line.
+    lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl ServerProcess {
@@ -558,10 +560,11 @@ impl ServerProcess {
         let stdout = child.stdout.take().expect("piped stdout");
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut lines = std::io::BufReader::new(stdout).lines();
-            let first = lines.next().and_then(Result::ok).unwrap_or_default();
-            let _ = sender.send(first);
-            for _ in lines {}
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // Lines nobody waits for are dropped; stdout keeps draining.
+                let _ = sender.send(line);
+            }
         });
         let Ok(line) = receiver.recv_timeout(Duration::from_secs(30)) else {
             let _ = child.kill();
@@ -575,7 +578,13 @@ impl ServerProcess {
         ServerProcess {
             child,
             base: format!("http://{addr}"),
+            lines: receiver,
         }
+    }
+
+    /// The next stdout line, waiting at most `timeout`.
+    pub fn next_line(&self, timeout: Duration) -> Option<String> {
+        self.lines.recv_timeout(timeout).ok()
     }
 
     /// SIGKILL, and reap.
