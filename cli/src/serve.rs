@@ -39,7 +39,7 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
         // The first line is for scripts and tests that bind port 0.
         println!("listening on {bound}");
         tracing::info!(%bound, home = %home.dir.display(), "delego serve started");
-        axum::serve(listener, router(state))
+        axum::serve(listener, crate::mcp::mount(router(state.clone()), &state))
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("the server failed")
