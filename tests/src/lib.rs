@@ -8,6 +8,8 @@
 //! `cargo build -p delego-cli` (with the same `CARGO_TARGET_DIR` and profile).
 #![forbid(unsafe_code)]
 
+pub mod venv;
+
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -529,4 +531,55 @@ pub fn strings_field(value: &Value, key: &str) -> Vec<String> {
                 .to_owned()
         })
         .collect()
+}
+
+/// A running `delego --home DIR serve` on a free loopback port, killed on
+/// drop.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl ServeProcess {
+    /// Starts the server and waits for its `listening on ADDR` line.
+    pub fn start(home: &HomeCli) -> ServeProcess {
+        use std::io::BufRead as _;
+        let mut child = Command::new(delego_bin())
+            .arg("--home")
+            .arg(&home.dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start delego serve: {e}"));
+        let mut first = String::new();
+        let stdout = child.stdout.take().expect("the server's stdout is piped");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut first)
+            .unwrap_or_else(|e| panic!("cannot read the server's first line: {e}"));
+        let Some(addr) = first.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("delego serve printed {first:?} instead of `listening on ADDR`");
+        };
+        let base = format!("http://{addr}");
+        ServeProcess { child, base }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `delego keys add NAME --role ROLE` in `home`: the key it printed.
+pub fn add_key(home: &HomeCli, name: &str, role: &str) -> String {
+    // The key is the only stdout line; the notice goes to stderr.
+    let out = home.run(["keys", "add", name, "--role", role]);
+    assert_eq!(out.code, 0, "{out}");
+    out.stdout.trim().to_owned()
 }
