@@ -514,7 +514,7 @@ fn string(s: &str) -> Node {
         );
     let quoted = json_str(s);
     Node::Scalar {
-        yaml: if plain_safe && s.len() % 2 == 0 {
+        yaml: if plain_safe && s.len().is_multiple_of(2) {
             s.to_owned()
         } else {
             quoted.clone()

@@ -184,7 +184,9 @@ impl Client {
 
     fn start(python: &Path, argv: &[&str], key: Option<&str>) -> Client {
         let mut script = tempfile::NamedTempFile::new().expect("a temp file");
-        script.write_all(DRIVER.as_bytes()).expect("write the driver");
+        script
+            .write_all(DRIVER.as_bytes())
+            .expect("write the driver");
         let mut command = Command::new(python);
         command
             .arg(script.path())
@@ -381,10 +383,26 @@ fn check_tools(client: &mut Client) {
         let name = str_field(tool, "name");
         let hints = field(tool, "annotations");
         let read_only = !matches!(name, "delego_propose_action" | "delego_resolve_action");
-        assert_eq!(field(hints, "readOnlyHint"), &Value::Bool(read_only), "{name}");
-        assert_eq!(field(hints, "destructiveHint"), &Value::Bool(!read_only), "{name}");
-        assert_eq!(field(hints, "idempotentHint"), &Value::Bool(read_only), "{name}");
-        assert_eq!(field(hints, "openWorldHint"), &Value::Bool(!read_only), "{name}");
+        assert_eq!(
+            field(hints, "readOnlyHint"),
+            &Value::Bool(read_only),
+            "{name}"
+        );
+        assert_eq!(
+            field(hints, "destructiveHint"),
+            &Value::Bool(!read_only),
+            "{name}"
+        );
+        assert_eq!(
+            field(hints, "idempotentHint"),
+            &Value::Bool(read_only),
+            "{name}"
+        );
+        assert_eq!(
+            field(hints, "openWorldHint"),
+            &Value::Bool(!read_only),
+            "{name}"
+        );
         let schema = field(tool, "inputSchema");
         assert_eq!(field(schema, "additionalProperties"), &Value::Bool(false));
         let params = field(field(schema, "properties"), "params");
@@ -411,7 +429,10 @@ fn check_tools(client: &mut Client) {
         assert_eq!(required, expected, "{name}");
     }
     let lines = field(
-        field(field(field(&tools[2], "inputSchema"), "properties"), "params"),
+        field(
+            field(field(&tools[2], "inputSchema"), "properties"),
+            "params",
+        ),
         "properties",
     );
     let lines = field(lines, "lines");
@@ -460,11 +481,17 @@ fn round_trip(client: &mut Client, approve: impl FnOnce(&str)) {
     }
     let outcomes: Vec<&str> = tail.iter().map(|r| str_field(r, "outcome")).collect();
     assert_eq!(outcomes, ["needs_approval", "allow", "deny"]);
-    let seqs: Vec<i64> = tail.iter().map(|r| field(r, "seq").as_i64().unwrap()).collect();
+    let seqs: Vec<i64> = tail
+        .iter()
+        .map(|r| field(r, "seq").as_i64().unwrap())
+        .collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
 
     let policy = client.ok("delego_show_policy", "{}");
-    assert_eq!(keys_of(&policy), ["default", "forbidden", "rules", "version"]);
+    assert_eq!(
+        keys_of(&policy),
+        ["default", "forbidden", "rules", "version"]
+    );
     let rules = field(&policy, "rules").as_array().unwrap();
     assert_eq!(
         keys_of(&rules[0]),

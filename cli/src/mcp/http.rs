@@ -50,7 +50,10 @@ pub fn mount<S: LedgerStore>(app: Router, state: &Arc<ApiState<S>>) -> Router {
     app.merge(
         Router::new()
             .route_service(PATH, service)
-            .layer(middleware::from_fn_with_state(state.clone(), require_agent::<S>)),
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                require_agent::<S>,
+            )),
     )
 }
 

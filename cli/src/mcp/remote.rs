@@ -191,9 +191,8 @@ impl FirewallBackend for RemoteBackend {
     }
 
     fn resolve(&self, approval_id: &str, action: ProposedAction) -> Answer<Value> {
-        let segment = path_segment(approval_id).ok_or_else(|| {
-            BackendError::Failed(format!("there is no approval {approval_id:?}"))
-        })?;
+        let segment = path_segment(approval_id)
+            .ok_or_else(|| BackendError::Failed(format!("there is no approval {approval_id:?}")))?;
         let mut body = Map::new();
         body.insert("action".into(), action.to_value());
         self.call(
@@ -240,7 +239,10 @@ mod tests {
 
     #[test]
     fn approval_ids_stay_one_path_segment() {
-        assert_eq!(path_segment("apr_0123abcd").as_deref(), Some("apr_0123abcd"));
+        assert_eq!(
+            path_segment("apr_0123abcd").as_deref(),
+            Some("apr_0123abcd")
+        );
         assert_eq!(
             path_segment("../actions?x=1").as_deref(),
             Some("%2E%2E%2Factions%3Fx%3D1")
@@ -252,7 +254,8 @@ mod tests {
 
     #[test]
     fn discovery_reads_only_a_well_formed_file_of_a_live_server() {
-        let dir = tempfile_dir();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let home = Home { dir: dir.clone() };
         assert_eq!(running_server(&home).unwrap(), None);
         let file = dir.join("server.json");
@@ -265,16 +268,12 @@ mod tests {
         // Nothing listens on port 1 of loopback: stale, so none.
         fs::write(&file, r#"{"url":"http://127.0.0.1:1","token":"t"}"#).unwrap();
         assert_eq!(running_server(&home).unwrap(), None);
-        let _ = fs::remove_dir_all(&dir);
-    }
-
-    fn tempfile_dir() -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "delego-mcp-discovery-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        dir
+        // A dead process's file is stale whatever answers at its URL.
+        fs::write(
+            &file,
+            r#"{"url":"http://127.0.0.1:1","pid":2147483646,"token":"t"}"#,
+        )
+        .unwrap();
+        assert_eq!(running_server(&home).unwrap(), None);
     }
 }

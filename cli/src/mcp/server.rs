@@ -89,9 +89,10 @@ impl ServerHandler for DelegoMcp {
             }
         };
         let backend = self.backend.clone();
-        let result = tokio::task::spawn_blocking(move || run(backend.as_ref(), call, caller.as_ref()))
-            .await
-            .unwrap_or_else(|_| failure("the call was interrupted before it answered"));
+        let result =
+            tokio::task::spawn_blocking(move || run(backend.as_ref(), call, caller.as_ref()))
+                .await
+                .unwrap_or_else(|_| failure("the call was interrupted before it answered"));
         Ok(result.into())
     }
 }

@@ -393,8 +393,7 @@ fn decision(mut value: Value) -> Shaped {
         m.remove("receipt_seq");
         let refused = m.get("outcome").and_then(Value::as_str) == Some(Outcome::Deny.as_str())
             && m.get("executed") == Some(&Value::Bool(false))
-            && m
-                .get("reasons")
+            && m.get("reasons")
                 .and_then(Value::as_array)
                 .and_then(<[Value]>::last)
                 .and_then(Value::as_str)
@@ -432,4 +431,242 @@ fn pending_entry(record: &ApprovalRecord) -> Value {
         );
     }
     Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use delego_firewall::api::keys::Role;
+
+    fn args(text: &str) -> JsonObject {
+        match serde_json::from_str(text).unwrap() {
+            serde_json::Value::Object(map) => map,
+            _ => panic!("not an object"),
+        }
+    }
+
+    fn read(name: &str, text: &str) -> Result<Call, String> {
+        read_call(name, Some(&args(text)))
+    }
+
+    #[test]
+    fn strings_are_stripped_as_python_strips_them() {
+        let call = read(
+            PROPOSE,
+            r#"{"params":{"instruction":"\u001c do it \u3000","method":" post ","url":" https://h/x\n","params":{"k":" v "}}}"#,
+        )
+        .unwrap();
+        let Call::Propose(action) = call else {
+            panic!("{call:?}")
+        };
+        assert_eq!(action.instruction, "do it");
+        assert_eq!(action.method, "post");
+        assert_eq!(action.url, "https://h/x");
+        // Values inside params are the agent's, untouched.
+        assert_eq!(action.params["k"].as_str(), Some(" v "));
+        let Call::Resolve { approval_id, .. } = read(
+            RESOLVE,
+            r#"{"params":{"approval_id":" apr_1 ","instruction":"i","method":"GET","url":"https://h"}}"#,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(approval_id, "apr_1");
+    }
+
+    #[test]
+    fn bad_arguments_are_refused_with_the_field_named() {
+        let cases = [
+            (PROPOSE, r#"{}"#, "missing field 'params'"),
+            (PROPOSE, r#"{"params":[]}"#, "'params' must be an object"),
+            (
+                PROPOSE,
+                r#"{"params":{"method":"GET","url":"u"}}"#,
+                "missing field 'params.instruction'",
+            ),
+            (
+                PROPOSE,
+                r#"{"params":{"instruction":"i","method":"\t","url":"u"}}"#,
+                "'params.method' must not be empty",
+            ),
+            (
+                PROPOSE,
+                r#"{"params":{"instruction":"i","method":"GET","url":1}}"#,
+                "'params.url' must be a string",
+            ),
+            (
+                PROPOSE,
+                r#"{"params":{"instruction":"i","method":"GET","url":"u","param":{}}}"#,
+                "unknown field 'params.param'",
+            ),
+            (
+                PROPOSE,
+                r#"{"params":{"instruction":"i","method":"GET","url":"u","params":[1]}}"#,
+                "'params.params' must be an object",
+            ),
+            (
+                PROPOSE,
+                r#"{"params":{"instruction":"i","method":"GET","url":"u"},"x":1}"#,
+                "unknown field 'x'",
+            ),
+            (
+                RESOLVE,
+                r#"{"params":{"approval_id":" ","instruction":"i","method":"GET","url":"u"}}"#,
+                "'params.approval_id' must not be empty",
+            ),
+            (AUDIT_TAIL, r#"{"params":{"lines":0}}"#, "params.lines"),
+            (AUDIT_TAIL, r#"{"params":{"lines":201}}"#, "params.lines"),
+            (AUDIT_TAIL, r#"{"params":{"lines":1e1}}"#, "params.lines"),
+            (
+                AUDIT_TAIL,
+                r#"{"params":{"n":1}}"#,
+                "unknown field 'params.n'",
+            ),
+            (PENDING, r#"{"params":{}}"#, "takes no arguments"),
+            (SHOW_POLICY, r#"{"x":null}"#, "takes no arguments"),
+            ("delego_approve", r#"{}"#, "unknown tool"),
+        ];
+        for (name, text, expected) in cases {
+            let problem = read(name, text).unwrap_err();
+            assert!(problem.contains(expected), "{name} {text}: {problem}");
+        }
+    }
+
+    #[test]
+    fn defaults_and_bounds() {
+        assert_eq!(
+            read(AUDIT_TAIL, r#"{"params":{}}"#),
+            Ok(Call::AuditTail { lines: 20 })
+        );
+        assert_eq!(
+            read(AUDIT_TAIL, r#"{"params":{"lines":200}}"#),
+            Ok(Call::AuditTail { lines: 200 })
+        );
+        assert_eq!(read_call(PENDING, None), Ok(Call::Pending));
+        assert_eq!(read(SHOW_POLICY, "{}"), Ok(Call::ShowPolicy));
+    }
+
+    #[test]
+    fn no_tool_decides_and_the_hints_match_the_reference() {
+        let tools = catalogue();
+        let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+        assert_eq!(names, [PROPOSE, RESOLVE, AUDIT_TAIL, PENDING, SHOW_POLICY]);
+        for tool in &tools {
+            let hints = tool.annotations.clone().unwrap();
+            let writes = matches!(tool.name.as_ref(), PROPOSE | RESOLVE);
+            assert_eq!(hints.read_only_hint, Some(!writes));
+            assert_eq!(hints.destructive_hint, Some(writes));
+            assert_eq!(hints.idempotent_hint, Some(!writes));
+            assert_eq!(hints.open_world_hint, Some(writes));
+            assert!(tool.output_schema.is_some());
+        }
+    }
+
+    /// Canned answers; records the caller it was given.
+    struct Canned {
+        answer: Result<Value, BackendError>,
+        seen: std::sync::Mutex<Vec<Option<String>>>,
+    }
+
+    impl FirewallBackend for Canned {
+        fn propose(&self, _: ProposedAction, caller: Option<&Caller>) -> Answer<Value> {
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.push(caller.map(|c| c.name.clone()));
+            }
+            self.answer.clone()
+        }
+        fn resolve(&self, _: &str, _: ProposedAction) -> Answer<Value> {
+            self.answer.clone()
+        }
+        fn audit_tail(&self, _: u64) -> Answer<Vec<Value>> {
+            self.answer.clone().map(|v| vec![v.clone(), v])
+        }
+        fn pending(&self, _: Option<&Caller>) -> Answer<Vec<ApprovalRecord>> {
+            self.answer.clone().map(|_| Vec::new())
+        }
+        fn policy(&self) -> Answer<Value> {
+            self.answer.clone()
+        }
+    }
+
+    use super::super::backend::Answer;
+
+    fn canned(answer: Result<Value, BackendError>) -> Canned {
+        Canned {
+            answer,
+            seen: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn structured(result: &CallToolResult) -> Value {
+        parse(&result.structured_content.as_ref().unwrap().to_string()).unwrap()
+    }
+
+    fn propose_call() -> Call {
+        Call::Propose(ProposedAction {
+            instruction: "i".into(),
+            method: "GET".into(),
+            url: "https://h".into(),
+            params: Map::new(),
+        })
+    }
+
+    #[test]
+    fn results_have_the_reference_shapes() {
+        let decision = parse(
+            r#"{"outcome":"deny","rule":"r","reasons":["matched","broker did not execute: no credential"],"intent_hash":"a","action_fingerprint":"b","approval_id":null,"executed":false,"result":null,"token":null,"receipt_seq":7}"#,
+        )
+        .unwrap();
+        let agent = Caller {
+            name: "agent-1".into(),
+            role: Role::Agent,
+        };
+        let backend = canned(Ok(decision));
+        let result = run(&backend, propose_call(), Some(&agent));
+        assert_eq!(result.is_error, Some(false));
+        let value = structured(&result);
+        let m = value.as_object().unwrap();
+        assert!(!m.contains_key("receipt_seq"));
+        assert!(m["note"].as_str().unwrap().contains("fail-closed"));
+        assert_eq!(backend.seen.lock().unwrap()[0].as_deref(), Some("agent-1"));
+
+        // A list: wrapped in "result", one text block per item.
+        let tail = run(&backend, Call::AuditTail { lines: 2 }, None);
+        assert_eq!(tail.content.len(), 2);
+        assert_eq!(
+            structured(&tail).as_object().unwrap()["result"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        let none = run(&backend, Call::Pending, None);
+        assert!(none.content.is_empty());
+        assert_eq!(to_canonical_string(&structured(&none)), r#"{"result":[]}"#);
+    }
+
+    #[test]
+    fn setup_required_and_failures() {
+        let backend = canned(Err(BackendError::SetupRequired("no policy".into())));
+        let object = structured(&run(&backend, Call::ShowPolicy, None));
+        assert_eq!(
+            object.as_object().unwrap()["error"].as_str(),
+            Some("setup_required")
+        );
+        assert_eq!(
+            object.as_object().unwrap()["detail"].as_str(),
+            Some("no policy")
+        );
+        let wrapped = structured(&run(&backend, Call::Pending, None));
+        let inner = &wrapped.as_object().unwrap()["result"];
+        assert_eq!(
+            inner.as_object().unwrap()["error"].as_str(),
+            Some("setup_required")
+        );
+
+        let backend = canned(Err(BackendError::Failed("store unavailable".into())));
+        let failed = run(&backend, propose_call(), None);
+        assert_eq!(failed.is_error, Some(true));
+        assert!(failed.structured_content.is_none());
+    }
 }

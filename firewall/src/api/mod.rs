@@ -361,7 +361,11 @@ async fn policy<S: LedgerStore>(
     State(state): State<Shared<S>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers, &[Role::Agent, Role::Approver, Role::Auditor])?;
+    authorize(
+        &state,
+        &headers,
+        &[Role::Agent, Role::Approver, Role::Auditor],
+    )?;
     let summary = crate::policy_summary::policy_summary(state.firewall.policy().policy());
     Ok(json(StatusCode::OK, &summary))
 }
