@@ -575,6 +575,22 @@ fn stdio_opens_the_home_per_call_and_round_trips() {
     round_trip(&mut client, |id| {
         home.ok(["approve", id, "--as", "alice"]);
     });
+
+    // A broker that does not carry the action out: a deny, shaped as the
+    // reference's broker refusal (its `note`), and recorded.
+    std::fs::write(
+        home.dir.join("gateway.json"),
+        r#"{"url":"http://127.0.0.1:1/execute","timeout_seconds":2}"#,
+    )
+    .unwrap();
+    let refused = client.ok("delego_propose_action", &params(read));
+    let mut keys = DECISION_KEYS.to_vec();
+    keys.insert(4, "note");
+    assert_eq!(keys_of(&refused), keys);
+    assert_eq!(str_field(&refused, "outcome"), "deny");
+    assert_eq!(field(&refused, "executed"), &Value::Bool(false));
+    let last = list_of(&client.ok("delego_audit_tail", r#"{"params":{"lines":1}}"#));
+    assert_eq!(str_field(&last[0], "outcome"), "deny");
     drop(client);
     assert_eq!(home.run(["verify"]).code, 0);
 }

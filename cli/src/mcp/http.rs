@@ -7,7 +7,10 @@
 //! `agent` key (or `admin`) is accepted; the tools act as that key: a
 //! proposal records it as the proposer (so it can never approve it), and
 //! `delego_pending` shows an agent key only what it proposed. The tools
-//! include no way to approve or deny, whatever the key.
+//! include no way to approve or deny, whatever the key. They are the
+//! reference's agent tools, so an agent key reads the audit tail and the
+//! policy here, as the reference's MCP server lets its agent do, although
+//! `/v1/receipts` is for auditor keys.
 //!
 //! Stateless, answering in JSON: no session to hijack or leak, nothing kept
 //! between requests, and no long-lived stream to hold up a graceful

@@ -55,8 +55,9 @@ pub fn run(home: &Home) -> anyhow::Result<Outcome> {
             .await
             .context("the MCP server stopped abnormally")
     });
-    // A blocking read of stdin may still be parked in the runtime.
-    runtime.shutdown_timeout(Duration::from_secs(1));
+    // Lets a decision still being committed finish; bounded, since a read
+    // of stdin may still be parked if the client vanished without EOF.
+    runtime.shutdown_timeout(Duration::from_secs(10));
     served?;
     drop(backend);
     Ok(Outcome::Success)
