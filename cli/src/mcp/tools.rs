@@ -10,6 +10,10 @@
 //! Stricter than the reference in two ways, both fail-closed: a top-level
 //! field other than `params` is refused (the reference ignores it), and
 //! `lines` must be a JSON integer (the reference also takes `"5"` or `5.0`).
+//!
+//! Arguments reach us through the SDK's JSON (serde_json), which reads an
+//! integer beyond 64 bits as a float: such a number (any of magnitude
+//! 2^63 or more) is refused rather than hashed as a different value.
 
 use std::sync::Arc;
 
@@ -207,6 +211,11 @@ pub fn read_call(name: &str, arguments: Option<&JsonObject>) -> Result<Call, Str
     let args = match arguments {
         None => Map::new(),
         Some(arguments) => {
+            if let Some(path) = inexact_number(&serde_json::Value::Object(arguments.clone()), "") {
+                return Err(format!(
+                    "'{path}': a number of magnitude 2^63 or more cannot cross MCP exactly; send it as a string"
+                ));
+            }
             // Through our own strict parser, which refuses what canonical
             // JSON cannot hash (NaN, lone surrogates, excessive depth).
             let text = serde_json::to_string(arguments)
@@ -256,6 +265,31 @@ pub fn read_call(name: &str, arguments: Option<&JsonObject>) -> Result<Call, Str
         _ => Err(format!(
             "unknown tool {name:?} (the tools are {PROPOSE}, {RESOLVE}, {AUDIT_TAIL}, {PENDING} and {SHOW_POLICY})"
         )),
+    }
+}
+
+/// The path of a number the SDK may have read inexactly: a float of
+/// magnitude 2^63 or more, which is what an integer outside 64 bits becomes.
+fn inexact_number(value: &serde_json::Value, path: &str) -> Option<String> {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => n
+            .as_f64()
+            .filter(|x| x.abs() >= LIMIT)
+            .map(|_| path.to_owned()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| inexact_number(v, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let path = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            inexact_number(v, &path)
+        }),
+        _ => None,
     }
 }
 
@@ -525,11 +559,31 @@ mod tests {
             (PENDING, r#"{"params":{}}"#, "takes no arguments"),
             (SHOW_POLICY, r#"{"x":null}"#, "takes no arguments"),
             ("delego_approve", r#"{}"#, "unknown tool"),
+            (
+                PROPOSE,
+                r#"{"params":{"instruction":"i","method":"GET","url":"u","params":{"a":[1, 123456789012345678901234]}}}"#,
+                "'params.params.a[1]': a number of magnitude 2^63",
+            ),
         ];
         for (name, text, expected) in cases {
             let problem = read(name, text).unwrap_err();
             assert!(problem.contains(expected), "{name} {text}: {problem}");
         }
+    }
+
+    #[test]
+    fn numbers_within_64_bits_cross_exactly() {
+        let Call::Propose(action) = read(
+            PROPOSE,
+            r#"{"params":{"instruction":"i","method":"GET","url":"u","params":{"a":18446744073709551615,"b":-9223372036854775808,"c":2400.0,"d":1e-7}}}"#,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            to_canonical_string(&Value::Object(action.params)),
+            r#"{"a":18446744073709551615,"b":-9223372036854775808,"c":2400.0,"d":1e-07}"#
+        );
     }
 
     #[test]
