@@ -12,9 +12,11 @@
 //! limits stay exact; otherwise it opens the home itself for that call.
 //! stdout belongs to the protocol: logs go to stderr only.
 
+mod args;
 mod backend;
 mod http;
 mod remote;
+mod results;
 mod server;
 mod tools;
 

@@ -12,8 +12,10 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use super::args::read_call;
 use super::backend::FirewallBackend;
-use super::tools::{catalogue, failure, read_call, run};
+use super::results::{failure, run};
+use super::tools::catalogue;
 
 /// Told to the client at start-up.
 const INSTRUCTIONS: &str = "delego is an authorization firewall. Propose every action to \
@@ -88,11 +90,19 @@ impl ServerHandler for DelegoMcp {
                 return Ok(failure(format!("invalid call to {}: {problem}", request.name)).into())
             }
         };
+        tracing::info!(
+            tool = %request.name,
+            key = caller.as_ref().map_or("-", |c| c.name.as_str()),
+            "MCP tool call"
+        );
         let backend = self.backend.clone();
         let result =
             tokio::task::spawn_blocking(move || run(backend.as_ref(), call, caller.as_ref()))
                 .await
                 .unwrap_or_else(|_| failure("the call was interrupted before it answered"));
+        if result.is_error == Some(true) {
+            tracing::warn!(tool = %request.name, "MCP tool call refused or failed");
+        }
         Ok(result.into())
     }
 }
