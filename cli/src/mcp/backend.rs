@@ -158,16 +158,18 @@ impl HomeBackend {
 
     /// Where this call goes.
     fn route(&self) -> Answer<Route<'_>> {
-        match running_server(&self.home).map_err(|e| BackendError::Failed(format!("{e:#}")))? {
+        match running_server(&self.home).map_err(home_error)? {
             Some(server) => Ok(Route::Server(
-                RemoteBackend::new(server).map_err(|e| BackendError::Failed(format!("{e:#}")))?,
+                RemoteBackend::new(server).map_err(home_error)?,
             )),
             None => {
                 self.check_setup()?;
+                // The lock guards no data, only exclusivity: a call that
+                // panicked leaves nothing to distrust.
                 let guard = self
                     .local
                     .lock()
-                    .map_err(|_| BackendError::Failed("an earlier call failed badly".into()))?;
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 Ok(Route::Home(&self.home, guard))
             }
         }

@@ -325,9 +325,10 @@ async fn receipts<S: LedgerStore>(
             "query parameters 'tail' and 'from' exclude each other",
         ));
     }
-    let tail = match given("tail") {
-        true => Some(number("tail", 0)?.min(1_000)),
-        false => None,
+    let tail = if given("tail") {
+        Some(number("tail", 0)?.min(1_000))
+    } else {
+        None
     };
     let from = number("from", 0)?;
     let limit = number("limit", 100)?.min(1_000) as usize;
