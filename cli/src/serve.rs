@@ -19,7 +19,7 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(crate::mcp::LOG_FILTER)),
         )
         .with_writer(std::io::stderr)
         .init();

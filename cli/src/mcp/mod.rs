@@ -28,6 +28,10 @@ use rmcp::ServiceExt as _;
 
 pub use http::mount;
 
+/// `delego serve`'s default log filter: the MCP SDK reports every
+/// stateless request at info, which would drown the server's own lines.
+pub const LOG_FILTER: &str = "info,rmcp=warn";
+
 use crate::exit::Outcome;
 use crate::home::Home;
 use backend::HomeBackend;
