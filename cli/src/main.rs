@@ -12,6 +12,7 @@ mod human;
 mod keys_cmd;
 mod ledger;
 mod log_cmd;
+mod mcp;
 mod output;
 mod policy_cmd;
 mod serve;
@@ -74,6 +75,9 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:7300")]
         listen: String,
     },
+    /// Serve the agent tools over MCP on stdio (through the running `delego
+    /// serve` of this home when there is one).
+    Mcp,
     /// Manage the HTTP API's bearer keys.
     Keys {
         #[command(subcommand)]
@@ -195,6 +199,7 @@ fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         Command::Verify(args) => verify::run(args, &home()?),
         Command::Audit { command } => audit::run(command, home),
         Command::Serve { listen } => serve::run(&home()?, listen),
+        Command::Mcp => mcp::run(&home()?),
         Command::Keys { command } => keys_cmd::run(&home()?, command),
         Command::Export { out } => ledger::export(&home()?, out.as_deref()),
         Command::Import { from } => ledger::import(&home()?, from),

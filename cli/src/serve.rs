@@ -3,6 +3,7 @@
 //! under `/log`, its sequencer pushing checkpoints to the witnesses). Graceful shutdown on SIGTERM/SIGINT: in-flight requests finish
 //! and the engine drains before the store closes.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(crate::mcp::LOG_FILTER)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -70,12 +71,18 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
             .as_ref()
             .map(|log| log.spawn_sequencer(until_stopped(stopped.clone())));
         // The first line is for scripts and tests that bind port 0.
-        println!("listening on {bound}");
-        let mut app = router(state);
+        let mut announcement = format!("listening on {bound}\n");
+        let mut app = crate::mcp::mount(router(state.clone()), &state);
         if let Some(log) = &log {
-            println!("log key: {}", log.verifier_key());
+            announcement.push_str(&format!("log key: {}\n", log.verifier_key()));
             app = app.nest("/log", log.router());
         }
+        // A reader that stopped after the first line must not stop the server.
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout
+            .write_all(announcement.as_bytes())
+            .and_then(|()| stdout.flush());
+        drop(stdout);
         tracing::info!(%bound, home = %home.dir.display(), "delego serve started");
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(until_stopped(stopped))

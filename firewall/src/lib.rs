@@ -17,6 +17,7 @@ pub mod engine;
 pub mod evaluate;
 pub mod glob;
 pub mod policy_file;
+pub mod policy_summary;
 pub mod reservation;
 pub mod sink;
 pub mod store;

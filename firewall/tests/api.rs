@@ -295,3 +295,46 @@ fn bad_input_is_refused_and_nothing_is_written() {
     assert_eq!(status, 413);
     assert!(s.store.head().unwrap().is_none(), "nothing written");
 }
+
+#[test]
+fn receipts_tail_and_the_policy_summary() {
+    let s = serve();
+    for _ in 0..3 {
+        assert_eq!(
+            s.call("POST", "/v1/actions", Some("agent"), Some(ORDER)).0,
+            200
+        );
+    }
+    let seqs = |query: &str| -> Vec<i64> {
+        let (status, body) = s.call("GET", query, Some("auditor"), None);
+        assert_eq!(status, 200, "{body:?}");
+        body.as_object().unwrap()["receipts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_object().unwrap()["seq"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(seqs("/v1/receipts?tail=2"), [1, 2]);
+    assert_eq!(seqs("/v1/receipts?tail=10"), [0, 1, 2]);
+    assert_eq!(seqs("/v1/receipts?tail=0"), Vec::<i64>::new());
+    let (status, body) = s.call("GET", "/v1/receipts?tail=2&from=0", Some("auditor"), None);
+    assert_eq!(status, 400);
+    assert!(error_of(&body).contains("exclude each other"));
+    assert_eq!(
+        s.call("GET", "/v1/receipts?tail=-1", Some("auditor"), None)
+            .0,
+        400
+    );
+
+    // Any valid key reads the policy in force; no key, none.
+    assert_eq!(s.call("GET", "/v1/policy", None, None).0, 401);
+    for key in ["agent", "alice", "auditor", "root"] {
+        let (status, summary) = s.call("GET", "/v1/policy", Some(key), None);
+        assert_eq!(status, 200);
+        let summary = summary.as_object().unwrap();
+        assert_eq!(summary["default"].as_str(), Some("deny"));
+        assert_eq!(summary["rules"].as_array().unwrap().len(), 3);
+        assert_eq!(summary["forbidden"].as_array().unwrap().len(), 2);
+    }
+}

@@ -8,6 +8,8 @@
 //! `cargo build -p delego-cli` (with the same `CARGO_TARGET_DIR` and profile).
 #![forbid(unsafe_code)]
 
+pub mod venv;
+
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -598,5 +600,31 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `delego keys add NAME --role ROLE` in `home`: the key it printed.
+pub fn add_key(home: &HomeCli, name: &str, role: &str) -> String {
+    // The key is the only stdout line; the notice goes to stderr.
+    let out = home.run(["keys", "add", name, "--role", role]);
+    assert_eq!(out.code, 0, "{out}");
+    out.stdout.trim().to_owned()
+}
+
+impl ServerProcess {
+    /// `delego --home DIR serve` on a free loopback port.
+    pub fn serve(home: &HomeCli) -> ServerProcess {
+        ServerProcess::start([
+            OsStr::new("--home"),
+            home.dir.as_os_str(),
+            OsStr::new("serve"),
+            OsStr::new("--listen"),
+            OsStr::new("127.0.0.1:0"),
+        ])
+    }
+
+    /// The server's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 }

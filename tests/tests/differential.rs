@@ -25,8 +25,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
+use delego_e2e::venv::ensure_venv;
 use delego_e2e::{
     field, read_text, run_command, str_field, strings_field, workspace_root, write_file, HomeCli,
     Output,
@@ -80,92 +81,13 @@ fn set_up() -> Result<Reference, String> {
         python: venv.join("bin").join("python"),
         cli: venv.join("bin").join("delego"),
     };
-    if reference.is_usable() {
-        return Ok(reference);
-    }
-    // Another test process may be installing it: one installer at a time.
-    let _lock = InstallLock::acquire(&venv)?;
-    if reference.is_usable() {
-        return Ok(reference);
-    }
-    if venv.exists() {
-        fs::remove_dir_all(&venv)
-            .map_err(|e| format!("cannot remove the unusable {}: {e}", venv.display()))?;
-    }
-    let created = run_command(
-        Command::new("python3").arg("-m").arg("venv").arg(&venv),
-        None,
-        Duration::from_secs(120),
-    )?;
-    if created.code != 0 {
-        return Err(format!(
-            "python3 -m venv {} failed\n{created}",
-            venv.display()
-        ));
-    }
-    let installed = run_command(
-        Command::new(&reference.python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--quiet",
-            ])
-            .arg(format!("delego=={REFERENCE_VERSION}")),
-        None,
+    ensure_venv(
+        &venv,
+        &format!("delego=={REFERENCE_VERSION}"),
         INSTALL_TIMEOUT,
+        || reference.is_usable(),
     )?;
-    if installed.code != 0 {
-        return Err(format!("pip install failed\n{installed}"));
-    }
-    if !reference.is_usable() {
-        return Err(format!(
-            "installed into {}, but `import delego` does not report {REFERENCE_VERSION}",
-            venv.display()
-        ));
-    }
     Ok(reference)
-}
-
-/// A lock directory next to the venv, removed on drop; a lock older than
-/// the install timeout is stale (its holder died).
-struct InstallLock(PathBuf);
-
-impl InstallLock {
-    fn acquire(venv: &Path) -> Result<InstallLock, String> {
-        let name = venv.file_name().unwrap_or_default().to_string_lossy();
-        let path = venv.with_file_name(format!("{name}.lock"));
-        let started = Instant::now();
-        loop {
-            match fs::create_dir(&path) {
-                Ok(()) => return Ok(InstallLock(path)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let age = fs::metadata(&path)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| SystemTime::now().duration_since(t).ok())
-                        .unwrap_or_default();
-                    if age > INSTALL_TIMEOUT + Duration::from_secs(60) {
-                        let _ = fs::remove_dir(&path);
-                    } else if started.elapsed() > INSTALL_TIMEOUT + Duration::from_secs(60) {
-                        return Err(format!(
-                            "timed out waiting for another install (lock {})",
-                            path.display()
-                        ));
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Err(e) => return Err(format!("cannot create the lock {}: {e}", path.display())),
-            }
-        }
-    }
-}
-
-impl Drop for InstallLock {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir(&self.0);
-    }
 }
 
 impl Reference {
@@ -592,7 +514,7 @@ fn string(s: &str) -> Node {
         );
     let quoted = json_str(s);
     Node::Scalar {
-        yaml: if plain_safe && s.len() % 2 == 0 {
+        yaml: if plain_safe && s.len().is_multiple_of(2) {
             s.to_owned()
         } else {
             quoted.clone()

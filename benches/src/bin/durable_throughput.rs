@@ -107,7 +107,7 @@ fn caller(
         };
         let latency = sent.elapsed();
         let size = run.start_len + run.answered.fetch_add(1, Ordering::Relaxed) + 1;
-        if size % run.window == 0 {
+        if size.is_multiple_of(run.window) {
             let at = run.started.elapsed();
             if let Ok(mut b) = run.boundaries.lock() {
                 b.push((size, at));

@@ -61,12 +61,14 @@ pub fn router<S: LedgerStore>(state: Shared<S>) -> Router {
         .route("/v1/approvals/{id}/approve", post(approve::<S>))
         .route("/v1/approvals/{id}/deny", post(deny::<S>))
         .route("/v1/receipts", get(receipts::<S>))
+        .route("/v1/policy", get(policy::<S>))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-/// The caller, if its key is valid and its role is one of `roles`.
-fn authorize<S: LedgerStore>(
+/// The caller, if its key is valid and its role is one of `roles` (an
+/// admin key passes every check). Also guards `/mcp` (see the CLI).
+pub fn authorize<S: LedgerStore>(
     state: &ApiState<S>,
     headers: &HeaderMap,
     roles: &[Role],
@@ -314,12 +316,34 @@ async fn receipts<S: LedgerStore>(
             }),
         }
     };
+    // `tail=N`: the newest N receipts, for a caller that does not know the
+    // head; otherwise `from`/`limit` page forward.
+    let given = |name: &str| query.iter().any(|(k, _)| k == name);
+    if given("tail") && given("from") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "query parameters 'tail' and 'from' exclude each other",
+        ));
+    }
+    let tail = if given("tail") {
+        Some(number("tail", 0)?.min(1_000))
+    } else {
+        None
+    };
     let from = number("from", 0)?;
     let limit = number("limit", 100)?.min(1_000) as usize;
     let firewall = state.firewall.clone();
     let receipts = blocking(move || {
-        Ok(firewall
-            .store()
+        let store = firewall.store();
+        let (from, limit) = match tail {
+            None => (from, limit),
+            Some(n) => {
+                let head = store.head().map_err(crate::engine::FirewallError::from)?;
+                let next = head.map_or(0, |h| h.seq + 1);
+                (next.saturating_sub(n), n as usize)
+            }
+        };
+        Ok(store
             .receipts(from, limit)
             .map_err(crate::engine::FirewallError::from)?)
     })
@@ -331,4 +355,18 @@ async fn receipts<S: LedgerStore>(
     let mut body = Map::new();
     body.insert("receipts".into(), Value::Array(items));
     Ok(json(StatusCode::OK, &Value::Object(body)))
+}
+
+/// The policy in force, summarised (any valid key).
+async fn policy<S: LedgerStore>(
+    State(state): State<Shared<S>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(
+        &state,
+        &headers,
+        &[Role::Agent, Role::Approver, Role::Auditor],
+    )?;
+    let summary = crate::policy_summary::policy_summary(state.firewall.policy().policy());
+    Ok(json(StatusCode::OK, &summary))
 }

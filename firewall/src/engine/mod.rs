@@ -27,7 +27,7 @@ use delego_spec::keys::SigningKey;
 use delego_spec::token::TokenIssuer;
 use delego_spec::{ActionIdentity, ProposedAction};
 
-pub use record::EXECUTED;
+pub use record::{is_broker_refusal, EXECUTED};
 
 use crate::approval::ApprovalRecord;
 use crate::broker::{Broker, BrokerFailure};

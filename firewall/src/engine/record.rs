@@ -10,6 +10,17 @@ use crate::broker::BrokerFailure;
 /// The reason an allowed, executed action's receipt ends with.
 pub const EXECUTED: &str = "executed via broker";
 
+/// How a refused execution's reason begins; an unknown outcome's.
+const REFUSED: &str = "broker did not execute";
+const UNKNOWN: &str = "broker outcome unknown";
+
+/// Whether a reason told to the agent says the broker did not carry the
+/// action out (refused, or outcome unknown): the fail-closed deny that the
+/// reference reports as a broker refusal.
+pub fn is_broker_refusal(reason: &str) -> bool {
+    reason.starts_with(REFUSED) || reason.starts_with(UNKNOWN)
+}
+
 /// How one execution attempt is recorded.
 pub struct Recorded {
     pub outcome: Outcome,
@@ -46,14 +57,14 @@ impl Recorded {
             }
             Err(BrokerFailure::Refused(message)) => (
                 Outcome::Deny,
-                format!("broker did not execute: {message}"),
+                format!("{REFUSED}: {message}"),
                 "broker did not execute (its message exceeded the receipt size limit)",
                 false,
                 None,
             ),
             Err(BrokerFailure::Unknown { reason, result }) => (
                 Outcome::Deny,
-                format!("broker outcome unknown: {reason}"),
+                format!("{UNKNOWN}: {reason}"),
                 "broker outcome unknown (its message exceeded the receipt size limit)",
                 false,
                 result,
@@ -134,6 +145,8 @@ mod tests {
             "executed via broker; upstream failed: upstream answered status 502"
         );
         assert!(upstream.executed, "the credential was used");
+        assert!(is_broker_refusal(&refused.told[1]) && is_broker_refusal(&unknown.told[1]));
+        assert!(!is_broker_refusal(&upstream.told[1]));
     }
 
     #[test]
