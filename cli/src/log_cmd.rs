@@ -1,8 +1,9 @@
 //! `delego log-server`: a standalone transparency log of delego receipts.
 //!
 //! It keeps its database and its note key (`log.key`, mode 0600, created at
-//! first start) in `--dir`, prints `listening on ADDR` and then
-//! `log key: VKEY` on stdout, serves the log's HTTP API, integrates appended
+//! first start) in `--dir` (one subdirectory per origin when it hosts
+//! several), prints `listening on ADDR` and then one `log key: VKEY` line
+//! per origin on stdout, serves the log's HTTP API, integrates appended
 //! receipts and pushes checkpoints to the configured witnesses, until
 //! SIGTERM or SIGINT. Logs go to stderr (`RUST_LOG` filters them).
 
@@ -26,9 +27,11 @@ pub struct LogServerArgs {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port).
     #[arg(long, value_name = "ADDR")]
     listen: String,
-    /// The log's origin: its checkpoint origin line and key name.
-    #[arg(long, value_name = "ORIGIN")]
-    origin: String,
+    /// A log's origin: its checkpoint origin line and key name. Repeat to
+    /// host several logs (one per firewall ledger): each is then served
+    /// under /ORIGIN/ and stored in its own subdirectory of --dir.
+    #[arg(long = "origin", value_name = "ORIGIN", required = true)]
+    origins: Vec<String>,
     /// A witness to push checkpoints to: NAME=VKEY@URL (repeatable).
     #[arg(long = "witness", value_name = "NAME=VKEY@URL")]
     witnesses: Vec<String>,
@@ -37,7 +40,9 @@ pub struct LogServerArgs {
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// File holding the bearer token POST /v1/append requires (without it,
-    /// appends are refused).
+    /// appends are refused): one token for every hosted log, or one
+    /// `ORIGIN TOKEN` line per log so that each firewall can append only
+    /// to its own.
     #[arg(long, value_name = "FILE")]
     append_token_file: Option<PathBuf>,
     /// Pause between integrations, in milliseconds.
@@ -86,22 +91,92 @@ pub(crate) fn load_or_create_key(dir: &Path, origin: &str) -> anyhow::Result<Sig
     Ok(key)
 }
 
-fn read_token(path: &Path) -> anyhow::Result<String> {
+/// The append tokens in `path`: one token for all origins, or one
+/// `ORIGIN TOKEN` line per origin (every hosted origin needs one).
+fn read_tokens(path: &Path, origins: &[String]) -> anyhow::Result<Vec<String>> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read the append token {}", path.display()))?;
-    let token = text.trim_end_matches(['\n', '\r']);
-    if token.is_empty() || token.contains(char::is_whitespace) {
-        bail!(
-            "{} must hold one token without spaces (and at most a final newline)",
-            path.display()
-        );
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let valid = |token: &str| !token.is_empty() && !token.contains(char::is_whitespace);
+    if let [only] = lines.as_slice() {
+        if valid(only) {
+            return Ok(vec![(*only).to_owned(); origins.len()]);
+        }
     }
-    Ok(token.to_owned())
+    let mut tokens = Vec::with_capacity(origins.len());
+    for origin in origins {
+        let token = lines
+            .iter()
+            .filter_map(|line| line.split_once(' '))
+            .find(|(o, _)| o == origin)
+            .map(|(_, token)| token.trim())
+            .filter(|token| valid(token))
+            .with_context(|| {
+                format!(
+                    "{} must hold one token, or an `ORIGIN TOKEN` line for {origin}",
+                    path.display()
+                )
+            })?;
+        tokens.push(token.to_owned());
+    }
+    Ok(tokens)
 }
 
-/// The configuration from the flags, all checked before anything is
-/// created on disk; the key is loaded (or created) last.
-fn config(args: &LogServerArgs) -> anyhow::Result<LogConfig> {
+/// Where a hosted log keeps its database and key: `--dir` itself for a
+/// single log, else a subdirectory per origin (its name readable, and
+/// unique through a hash of the origin).
+fn log_dir(dir: &Path, origin: &str, hosted: usize) -> PathBuf {
+    if hosted == 1 {
+        return dir.to_path_buf();
+    }
+    let readable: String = origin
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let hash = delego_spec::sha256_hex(origin);
+    dir.join(format!("origin-{readable}-{}", &hash[..8]))
+}
+
+/// Refuses a --dir laid out for a different number of logs, which would
+/// otherwise start a fresh, empty log beside the existing one.
+fn check_layout(dir: &Path, hosted: usize) -> anyhow::Result<()> {
+    let single = dir.join("db").exists();
+    let multi = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("origin-"))
+        })
+        .unwrap_or(false);
+    if hosted == 1 && multi {
+        bail!(
+            "{} holds several logs (origin-* directories); give every --origin it hosts",
+            dir.display()
+        );
+    }
+    if hosted > 1 && single {
+        bail!(
+            "{} holds a single log (db/); it cannot host several origins — use another --dir",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// The configuration of every hosted log from the flags, all checked
+/// before anything is created on disk; the keys are loaded (or created)
+/// last. Returns each log's directory with its configuration.
+fn configs(args: &LogServerArgs) -> anyhow::Result<Vec<(PathBuf, LogConfig)>> {
+    let mut seen = std::collections::HashSet::new();
+    if let Some(repeated) = args.origins.iter().find(|o| !seen.insert(o.as_str())) {
+        bail!("--origin {repeated} is given twice");
+    }
     let witnesses = args
         .witnesses
         .iter()
@@ -117,24 +192,33 @@ fn config(args: &LogServerArgs) -> anyhow::Result<LogConfig> {
             Some(policy)
         }
     };
-    let append_token = args
-        .append_token_file
-        .as_deref()
-        .map(read_token)
-        .transpose()?;
+    let tokens: Vec<Option<String>> = match &args.append_token_file {
+        Some(path) => read_tokens(path, &args.origins)?
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => vec![None; args.origins.len()],
+    };
     if args.interval_ms == 0 || args.witness_timeout_ms == 0 {
         bail!("--interval-ms and --witness-timeout-ms must be positive");
     }
     fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
-    let key = load_or_create_key(&args.dir, &args.origin)?;
-    let mut config = LogConfig::new(&args.origin, key);
-    config.witnesses = witnesses;
-    config.policy = policy;
-    config.append_token = append_token;
-    config.interval = Duration::from_millis(args.interval_ms);
-    config.witness_timeout = Duration::from_millis(args.witness_timeout_ms);
-    Ok(config)
+    check_layout(&args.dir, args.origins.len())?;
+    let mut configs = Vec::with_capacity(args.origins.len());
+    for (origin, append_token) in args.origins.iter().zip(tokens) {
+        let dir = log_dir(&args.dir, origin, args.origins.len());
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let key = load_or_create_key(&dir, origin)?;
+        let mut config = LogConfig::new(origin, key);
+        config.witnesses = witnesses.clone();
+        config.policy = policy.clone();
+        config.append_token = append_token;
+        config.interval = Duration::from_millis(args.interval_ms);
+        config.witness_timeout = Duration::from_millis(args.witness_timeout_ms);
+        configs.push((dir, config));
+    }
+    Ok(configs)
 }
 
 /// A future completing on SIGTERM or SIGINT. The handlers are installed
@@ -154,9 +238,11 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
 }
 
 pub fn run(args: &LogServerArgs) -> anyhow::Result<Outcome> {
-    let config = config(args)?;
-    let store = LogStore::open_standalone(&args.dir.join("db"))?;
-    let log = Log::open(store, config)?;
+    let mut logs = Vec::new();
+    for (dir, config) in configs(args)? {
+        let store = LogStore::open_standalone(&dir.join("db"))?;
+        logs.push(Log::open(store, config)?);
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -177,11 +263,15 @@ pub fn run(args: &LogServerArgs) -> anyhow::Result<Outcome> {
         let address = listener.local_addr()?;
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on {address}")?;
-        writeln!(stdout, "log key: {}", log.verifier_key())?;
+        for log in &logs {
+            writeln!(stdout, "log key: {}", log.verifier_key())?;
+        }
         stdout.flush()?;
         drop(stdout);
-        tracing::info!(%address, origin = %log.origin(), size = log.size(), "log server started");
-        delego_log::run_server(log, listener, shutdown)
+        for log in &logs {
+            tracing::info!(%address, origin = %log.origin(), size = log.size(), "log server started");
+        }
+        delego_log::run_server(logs, listener, shutdown)
             .await
             .context("the server failed")?;
         Ok(Outcome::Success)

@@ -10,10 +10,11 @@ use tokio::sync::watch;
 
 use crate::log::Log;
 
-/// Serves `log` on `listener` and runs its sequencer until `shutdown`
-/// completes; returns once both have stopped.
+/// Serves `logs` on `listener` and runs their sequencers until `shutdown`
+/// completes; returns once all have stopped. A single log is served at the
+/// root; several are each served under `/<origin>/`.
 pub async fn run_server(
-    log: Log,
+    logs: Vec<Log>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -26,13 +27,24 @@ pub async fn run_server(
         // An error means the sender is gone, which is a stop too.
         let _ = stopped.wait_for(|stop| *stop).await;
     };
-    let sequencer = log.spawn_sequencer(until_stopped(stopped.clone()));
-    let served = axum::serve(listener, log.router())
+    let sequencers: Vec<_> = logs
+        .iter()
+        .map(|log| log.spawn_sequencer(until_stopped(stopped.clone())))
+        .collect();
+    let router = match logs.as_slice() {
+        [only] => only.router(),
+        several => several.iter().fold(axum::Router::new(), |router, log| {
+            router.nest(&format!("/{}", log.origin()), log.router())
+        }),
+    };
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(until_stopped(stopped))
         .await;
     signal.abort();
-    if sequencer.await.is_err() {
-        tracing::error!("the sequencer task failed");
+    for sequencer in sequencers {
+        if sequencer.await.is_err() {
+            tracing::error!("a sequencer task failed");
+        }
     }
     served
 }

@@ -301,3 +301,84 @@ fn firewall_log_server_and_two_witnesses_and_the_attacks_that_fail() {
     assert!(cut.stdout.contains("CHECKPOINT MISMATCH"), "{cut}");
     drop(witnesses);
 }
+
+/// One log server hosting two origins, one per firewall ledger, each with
+/// its own append token: every firewall's receipts are provable from its
+/// own log, and neither can append to the other's.
+#[test]
+fn one_log_server_hosts_a_log_per_firewall_ledger() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let origins = ["ledgers.test/alpha", "ledgers.test/beta"];
+    write_file(
+        &dir.join("tokens"),
+        format!("{} token-alpha\n{} token-beta\n", origins[0], origins[1]),
+    );
+    let server = ServerProcess::start([
+        "log-server",
+        "--dir",
+        path(&dir.join("log")),
+        "--listen",
+        "127.0.0.1:0",
+        "--origin",
+        origins[0],
+        "--origin",
+        origins[1],
+        "--append-token-file",
+        path(&dir.join("tokens")),
+        "--interval-ms",
+        "50",
+    ]);
+    let keys: Vec<String> = (0..2)
+        .map(|_| {
+            server
+                .next_line(Duration::from_secs(10))
+                .and_then(|l| l.strip_prefix("log key: ").map(str::to_owned))
+                .expect("a key line per origin")
+        })
+        .collect();
+    for (i, (origin, token)) in origins
+        .iter()
+        .zip(["token-alpha", "token-beta"])
+        .enumerate()
+    {
+        assert!(keys[i].starts_with(&format!("{origin}+")), "{}", keys[i]);
+        let home = HomeCli::new(dir.join(format!("firewall-{i}")));
+        home.init();
+        write_file(&home.dir.join("append.token"), format!("{token}\n"));
+        write_file(
+            &home.dir.join("log.json"),
+            format!(
+                r#"{{"url": "{}/{origin}", "append_token_file": "append.token"}}"#,
+                server.base
+            ),
+        );
+        // In-process CLI decisions publish to the log before answering.
+        for _ in 0..=i {
+            let out = home.run(["propose", "--action", READ]);
+            assert_eq!(out.code, 0, "{out}");
+        }
+        let proof = dir.join(format!("proof-{i}.txt"));
+        prove_when_witnessed(&home, i as u64, &proof);
+        let verified = with_trust(&home, &["audit", "verify", path(&proof)], &keys[i], &[]);
+        assert_eq!(verified.code, 0, "{verified}");
+        // The other log's token is refused here.
+        let other = ["token-beta", "token-alpha"][i];
+        let refused = reqwest::blocking::Client::new()
+            .get(format!("{}/{origin}/v1/append", server.base))
+            .bearer_auth(other)
+            .send()
+            .expect("GET /v1/append");
+        assert_eq!(refused.status().as_u16(), 401);
+    }
+    // Each log holds only its own ledger's receipts.
+    for (origin, size) in origins.iter().zip(["1", "2"]) {
+        let checkpoint = reqwest::blocking::get(format!("{}/{origin}/checkpoint", server.base))
+            .expect("GET checkpoint")
+            .text()
+            .expect("text");
+        let mut lines = checkpoint.lines();
+        assert_eq!(lines.next(), Some(*origin));
+        assert_eq!(lines.next(), Some(size), "{checkpoint}");
+    }
+}
