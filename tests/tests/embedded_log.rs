@@ -257,3 +257,49 @@ fn receipts_are_cosigned_by_two_witnesses_and_proved_offline() {
     assert_eq!(unknown_seq.code, 2, "{unknown_seq}");
     drop((wa, wb));
 }
+
+/// Anchored durability (spec §8.3): with `anchored_timeout_ms`, an executed
+/// action is reported only once a checkpoint the witness cosigned covers its
+/// receipt, so its proof exists the moment the agent has the answer.
+#[test]
+fn anchored_executions_are_reported_only_once_witnessed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = HomeCli::new(dir.path().join("home"));
+    home.init();
+    let log_key = home.ok(["audit", "log-key"]).stdout.trim().to_owned();
+    let origin = log_key.split('+').next().expect("origin").to_owned();
+    let w = witness(dir.path(), "witness-a.test", &origin, &log_key);
+    let config = format!(
+        r#"{{"witnesses": ["a={}@{}"], "interval_ms": 2000, "anchored_timeout_ms": 20000}}"#,
+        w.vkey,
+        w.server.as_ref().expect("running").base
+    );
+    std::fs::write(home.dir.join("log.json"), config).expect("write log.json");
+    let added = home.run(["keys", "add", "bot", "--role", "agent"]);
+    assert_eq!(added.code, 0, "{added}");
+    let agent = added.stdout.trim().to_owned();
+    let server = serve(&home);
+    let proof = dir.path().join("proof.txt");
+    let trust = trust_args(&log_key, &[&w.vkey]);
+    for seq in 0..3u64 {
+        // Executed (allowed, through the null broker): held until witnessed,
+        // even though the sequencer's own interval is 2 s.
+        propose(&server.base, &agent, 1);
+        let proved = home.run([
+            "audit",
+            "prove",
+            &seq.to_string(),
+            "--log",
+            &format!("{}/log", server.base),
+            "--out",
+            proof.to_str().expect("utf-8 path"),
+        ]);
+        assert_eq!(proved.code, 0, "{proved}");
+        let verified = audit(
+            &home,
+            &["verify", proof.to_str().expect("utf-8 path")],
+            &trust,
+        );
+        assert_eq!(verified.code, 0, "{verified}");
+    }
+}
