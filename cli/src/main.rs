@@ -5,6 +5,7 @@ mod agent;
 mod audit;
 mod audit_prove;
 mod conformance;
+mod demo;
 mod exit;
 mod hash;
 mod home;
@@ -124,6 +125,9 @@ enum Command {
     },
     /// Run the delego Conformance Test Kit vectors and print a table.
     Conformance,
+    /// The whole story on loopback in a temporary home: decisions,
+    /// approvals, witnesses, offline proofs and a caught tampering.
+    Demo,
     /// Run a transparency-log witness (c2sp.org/tlog-witness); --home is
     /// the witness home (default: $DELEGO_WITNESS_HOME or ~/.delego-witness).
     Witness {
@@ -213,6 +217,7 @@ fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         } => agent::resolve(&home()?, approval_id, action, mint_token.as_deref()),
         Command::Hash { file } => hash::run(file.as_deref()),
         Command::Conformance => conformance::run(),
+        Command::Demo => demo::run_demo(),
         Command::Witness { command } => witness_cmd::run(cli.home.as_deref(), command),
         Command::LogServer(args) => log_cmd::run(args),
     }

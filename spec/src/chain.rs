@@ -389,3 +389,75 @@ fn seq_number(seq: &Value) -> Option<u64> {
         _ => None,
     }
 }
+
+/// Chains and signs `payloads` in order from `prev_hash`, renumbering them
+/// from `first_seq`: each gets the previous entry hash, then is signed.
+///
+/// This is what anyone holding the ledger key can do to any ledger — cut,
+/// reorder or rewrite receipts and produce a chain that verifies — which is
+/// why a hash chain alone proves nothing against the key's owner (spec
+/// §8.3), and why delego anchors ledgers in a witnessed log.
+pub fn sign_chain(
+    payloads: impl IntoIterator<Item = crate::receipt::ReceiptPayload>,
+    first_seq: u64,
+    prev_hash: &str,
+    key: &crate::keys::SigningKey,
+) -> Vec<crate::receipt::Receipt> {
+    let mut prev = prev_hash.to_owned();
+    payloads
+        .into_iter()
+        .zip(first_seq..)
+        .map(|(mut payload, seq)| {
+            payload.seq = seq;
+            payload.prev_hash = std::mem::take(&mut prev);
+            let receipt = payload.sign(key);
+            prev = receipt.entry_hash.clone();
+            receipt
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod sign_chain_tests {
+    use super::*;
+    use crate::keys::SigningKey;
+    use crate::receipt::{Outcome, Phase, ReceiptPayload};
+
+    fn payload(seq: u64) -> ReceiptPayload {
+        ReceiptPayload {
+            seq,
+            ts: "2026-11-22T00:00:00+00:00".into(),
+            phase: Phase::Decision,
+            outcome: Outcome::Deny,
+            rule: None,
+            reasons: vec![format!("r{seq}")],
+            intent_hash: "0".repeat(64),
+            action_fingerprint: "1".repeat(64),
+            action_summary: "GET example.com/".into(),
+            approval_id: None,
+            prev_hash: String::new(),
+        }
+    }
+
+    /// A ledger with a receipt cut out and the rest re-signed verifies as a
+    /// chain: exactly the attack a witnessed checkpoint exists to catch.
+    #[test]
+    fn a_cut_and_resigned_ledger_still_verifies_as_a_chain() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let all = sign_chain((0..5).map(payload), 0, GENESIS, &key);
+        let cut = sign_chain(
+            all.iter()
+                .filter(|r| r.payload.seq != 2)
+                .map(|r| r.payload.clone()),
+            0,
+            GENESIS,
+            &key,
+        );
+        assert_eq!(cut.len(), 4);
+        assert_eq!(cut[2].payload.reasons, ["r3"]);
+        assert_eq!(cut[2].payload.seq, 2);
+        let text: String = cut.iter().map(|r| r.to_reference_line() + "\n").collect();
+        let report = verify_chain(&text, &key.verifying_key(), None);
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+}

@@ -241,26 +241,21 @@ fn a_receipt_proof_verifies_offline_and_every_forgery_fails() {
 /// Rewrites receipt `seq`'s reasons and re-signs it and every later receipt
 /// with the ledger's own (stolen) key, so the chain verifies again.
 fn rewrite_and_resign(receipts: &[Receipt], seq: usize, key: &SigningKey) -> String {
-    let mut prev = if seq == 0 {
+    let prev = if seq == 0 {
         GENESIS.to_owned()
     } else {
         receipts[seq - 1].entry_hash.clone()
     };
-    let mut out: String = receipts[..seq]
+    let mut rewritten: Vec<_> = receipts[seq..].iter().map(|r| r.payload.clone()).collect();
+    rewritten[0].reasons = vec!["nothing to see here".into()];
+    receipts[..seq]
         .iter()
+        .cloned()
+        .chain(delego_spec::chain::sign_chain(
+            rewritten, seq as u64, &prev, key,
+        ))
         .map(|r| r.to_reference_line() + "\n")
-        .collect();
-    for (i, receipt) in receipts[seq..].iter().enumerate() {
-        let mut payload = receipt.payload.clone();
-        if i == 0 {
-            payload.reasons = vec!["nothing to see here".into()];
-        }
-        payload.prev_hash = prev;
-        let resigned = payload.sign(key);
-        prev = resigned.entry_hash.clone();
-        out.push_str(&(resigned.to_reference_line() + "\n"));
-    }
-    out
+        .collect()
 }
 
 #[test]
