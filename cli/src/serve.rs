@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use delego_firewall::api::{router, ApiState};
+use delego_firewall::delivery::{ApprovalDelivery, DeliveryConfig, NonceBook};
 use delego_firewall::sink::ReceiptSink;
 
 use crate::exit::Outcome;
@@ -50,6 +51,7 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
     let state = Arc::new(ApiState {
         firewall: firewall.clone(),
         keys: Arc::new(HomeKeys::new(home)),
+        delivery: approval_delivery(home)?,
     });
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -101,6 +103,23 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
     firewall.shutdown();
     tracing::info!("delego serve stopped");
     Ok(Outcome::Success)
+}
+
+/// Spec §7.3 approval delivery from `<home>/approvals.json`, if present;
+/// issued nonces are kept in `<home>/notifications.jsonl`.
+fn approval_delivery(home: &Home) -> anyhow::Result<Option<Arc<ApprovalDelivery>>> {
+    let path = home.dir.join("approvals.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let value = delego_spec::json::parse(&text)
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let config =
+        DeliveryConfig::from_value(&value).with_context(|| format!("{}", path.display()))?;
+    let book = NonceBook::open(&home.dir.join("notifications.jsonl"))?;
+    Ok(Some(Arc::new(ApprovalDelivery::new(config, book)?)))
 }
 
 async fn shutdown_signal() {

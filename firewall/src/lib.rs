@@ -13,6 +13,7 @@ pub mod broker;
 pub mod conformance;
 pub mod decimal;
 pub mod decision;
+pub mod delivery;
 pub mod engine;
 pub mod evaluate;
 pub mod glob;

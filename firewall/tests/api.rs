@@ -70,6 +70,7 @@ fn serve() -> Server {
     let app = router(Arc::new(ApiState {
         firewall,
         keys: Arc::new(keys),
+        delivery: None,
     }));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -6,6 +6,7 @@
 //! Handlers only translate: the engine decides, the store persists. The
 //! engine blocks until durable, so it runs on the blocking pool.
 
+mod callback;
 pub mod error;
 pub mod keys;
 
@@ -47,6 +48,8 @@ impl KeySource for ApiKeys {
 pub struct ApiState<S: LedgerStore> {
     pub firewall: Arc<Firewall<S>>,
     pub keys: Arc<dyn KeySource>,
+    /// Spec §7.3 approval delivery (webhook + signed callbacks), if set up.
+    pub delivery: Option<Arc<crate::delivery::ApprovalDelivery>>,
 }
 
 type Shared<S> = Arc<ApiState<S>>;
@@ -57,6 +60,7 @@ pub fn router<S: LedgerStore>(state: Shared<S>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/v1/actions", post(propose::<S>))
         .route("/v1/approvals", get(pending::<S>))
+        .route("/v1/approvals/callback", post(callback::callback::<S>))
         .route("/v1/approvals/{id}/resolve", post(resolve::<S>))
         .route("/v1/approvals/{id}/approve", post(approve::<S>))
         .route("/v1/approvals/{id}/deny", post(deny::<S>))
@@ -174,7 +178,40 @@ async fn propose<S: LedgerStore>(
     let caller = authorize(&state, &headers, &[Role::Agent])?;
     let action = action_of(&body_json(&headers, &read_body(body)?)?)?;
     let firewall = state.firewall.clone();
-    let decision = blocking(move || Ok(firewall.propose_as(action, Some(&caller.name))?)).await?;
+    let delivery = state.delivery.clone();
+    let (decision, notification) = blocking(move || {
+        let decision = firewall.propose_as(action, Some(&caller.name))?;
+        // A parked action's nonce is synced before anyone is told of it; a
+        // failure to notify never fails the (already durable) decision.
+        let notification = match (&delivery, &decision.approval_id) {
+            (Some(delivery), Some(id))
+                if decision.outcome == delego_spec::Outcome::NeedsApproval =>
+            {
+                let record = firewall.store().approval(id).ok().flatten();
+                record.and_then(|record| {
+                    let nonce = hex::encode(
+                        rand_core::RngCore::next_u64(&mut rand_core::OsRng).to_be_bytes(),
+                    ) + &hex::encode(
+                        rand_core::RngCore::next_u64(&mut rand_core::OsRng).to_be_bytes(),
+                    );
+                    let now = firewall.now_micros().div_euclid(1_000_000);
+                    match delivery.issue(&record, now, nonce) {
+                        Ok(body) => Some((delivery.clone(), body)),
+                        Err(error) => {
+                            tracing::error!(%error, "cannot issue an approval notification");
+                            None
+                        }
+                    }
+                })
+            }
+            _ => None,
+        };
+        Ok((decision, notification))
+    })
+    .await?;
+    if let Some((delivery, body)) = notification {
+        delivery.send(body);
+    }
     Ok(decision_response(&decision))
 }
 
