@@ -5,6 +5,7 @@ mod agent;
 mod audit;
 mod audit_prove;
 mod conformance;
+mod daemon_socket;
 mod demo;
 mod exit;
 mod hash;

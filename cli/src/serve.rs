@@ -12,6 +12,7 @@ use delego_firewall::api::{router, ApiState};
 use delego_firewall::delivery::{ApprovalDelivery, DeliveryConfig, NonceBook};
 use delego_firewall::sink::ReceiptSink;
 
+use crate::daemon_socket::{self, DaemonState};
 use crate::exit::Outcome;
 use crate::home::Home;
 use crate::keys_cmd::HomeKeys;
@@ -53,12 +54,20 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
         keys: Arc::new(HomeKeys::new(home)),
         delivery: approval_delivery(home)?,
     });
+    let socket = daemon_socket::socket_path(&home.dir)?;
+    let daemon = Arc::new(DaemonState {
+        firewall: firewall.clone(),
+        ledger_key: home.verifying_key()?,
+    });
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
+        // The reference's daemon socket: its CLI and DaemonClient route here.
+        let daemon_listener = daemon_socket::bind(&socket).await?;
+        let daemon_task = tokio::spawn(daemon_socket::serve(daemon_listener, daemon));
         // One signal stops both the server and the sequencer.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
@@ -91,6 +100,8 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
             .await
             .context("the server failed");
         signal.abort();
+        daemon_task.abort();
+        let _ = std::fs::remove_file(&socket);
         if let Some(Err(_)) = match sequencer {
             Some(task) => Some(task.await),
             None => None,
