@@ -628,3 +628,35 @@ impl ServerProcess {
         self.child.id()
     }
 }
+
+/// One request to a delego HTTP API: a POST with a JSON body, or a GET;
+/// `key` as the bearer. The status and the answer as JSON (an answer that
+/// is not JSON comes back as a string value).
+pub fn http_call(base: &str, key: Option<&str>, path: &str, body: Option<&str>) -> (u16, Value) {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("an HTTP client");
+    let mut request = match body {
+        Some(body) => client
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body(body.to_owned()),
+        None => client.get(format!("{base}{path}")),
+    };
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().expect("an HTTP answer");
+    let status = response.status().as_u16();
+    let text = response.text().expect("the answer's body");
+    (status, parse(&text).unwrap_or(Value::String(text)))
+}
+
+/// Proposes `action` `count` times as `key`; each must be answered 200.
+pub fn propose_over_http(base: &str, key: &str, action: &str, count: usize) {
+    for _ in 0..count {
+        let (status, answer) = http_call(base, Some(key), "/v1/actions", Some(action));
+        assert_eq!(status, 200, "{answer:?}");
+    }
+}

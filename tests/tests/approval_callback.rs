@@ -54,19 +54,7 @@ fn webhook() -> (String, mpsc::Receiver<String>) {
 }
 
 fn post(base: &str, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
-    let mut request = reqwest::blocking::Client::new()
-        .post(format!("{base}{path}"))
-        .header("content-type", "application/json")
-        .body(body.to_owned());
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    let response = request.send().expect("request");
-    let status = response.status().as_u16();
-    (
-        status,
-        parse(&response.text().expect("body")).expect("JSON"),
-    )
+    delego_e2e::http_call(base, key, path, Some(body))
 }
 
 fn member<'a>(value: &'a Value, key: &str) -> &'a Value {

@@ -51,20 +51,7 @@ fn serve(home: &HomeCli) -> ServerProcess {
 }
 
 fn propose(base: &str, key: &str, count: usize) {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client");
-    for _ in 0..count {
-        let response = client
-            .post(format!("{base}/v1/actions"))
-            .bearer_auth(key)
-            .header("content-type", "application/json")
-            .body(READ)
-            .send()
-            .expect("propose");
-        assert_eq!(response.status().as_u16(), 200);
-    }
+    delego_e2e::propose_over_http(base, key, READ, count);
 }
 
 fn checkpoint(base: &str) -> String {

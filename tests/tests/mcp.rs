@@ -357,21 +357,7 @@ fn list_of(structured: &Value) -> Vec<Value> {
 }
 
 fn http(base: &str, key: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let request = match body {
-        Some(body) => client
-            .post(format!("{base}{path}"))
-            .header("content-type", "application/json")
-            .body(body.to_owned()),
-        None => client.get(format!("{base}{path}")),
-    };
-    let response = request.bearer_auth(key).send().expect("an HTTP answer");
-    let status = response.status().as_u16();
-    let text = response.text().unwrap();
-    (status, parse(&text).unwrap_or(Value::String(text)))
+    delego_e2e::http_call(base, Some(key), path, body)
 }
 
 /// The tool list is the reference's: five tools, no way to decide.

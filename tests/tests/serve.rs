@@ -4,10 +4,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use delego_e2e::{delego_bin, HomeCli};
-use delego_spec::json::{parse, Value};
+use delego_spec::json::Value;
 
 const ORDER: &str = r#"{"instruction":"Buy the 2400 USD order","method":"POST","url":"https://api.example.com/orders","params":{"amount":2400,"currency":"USD","destination":"internal"}}"#;
 
@@ -59,20 +58,7 @@ fn key(home: &HomeCli, name: &str, role: &str) -> String {
 }
 
 fn call(base: &str, key: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
-    let request = match body {
-        Some(body) => client
-            .post(format!("{base}{path}"))
-            .header("content-type", "application/json")
-            .body(body.to_owned()),
-        None => client.get(format!("{base}{path}")),
-    };
-    let response = request.bearer_auth(key).send().expect("request");
-    let status = response.status().as_u16();
-    (status, parse(&response.text().unwrap()).expect("JSON body"))
+    delego_e2e::http_call(base, Some(key), path, body)
 }
 
 fn get<'a>(value: &'a Value, key: &str) -> &'a Value {

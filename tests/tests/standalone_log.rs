@@ -48,20 +48,7 @@ fn log_server(dir: &Path, witnesses: &[String]) -> ServerProcess {
 }
 
 fn propose(base: &str, key: &str, count: usize) {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client");
-    for _ in 0..count {
-        let response = client
-            .post(format!("{base}/v1/actions"))
-            .bearer_auth(key)
-            .header("content-type", "application/json")
-            .body(READ)
-            .send()
-            .expect("propose");
-        assert_eq!(response.status().as_u16(), 200);
-    }
+    delego_e2e::propose_over_http(base, key, READ, count);
 }
 
 fn prove_when_witnessed(home: &HomeCli, seq: u64, out: &Path) {
@@ -264,39 +251,26 @@ fn firewall_log_server_and_two_witnesses_and_the_attacks_that_fail() {
     let ledger = dir.join("ledger.jsonl");
     let exported = home.run(["export", "--out", path(&ledger)]);
     assert_eq!(exported.code, 0, "{exported}");
-    let matches = with_trust(
-        &home,
-        &[
+    let pubkey = home.dir.join("signing_key.pub");
+    let verify_against_checkpoint = |ledger: &Path| {
+        let args = [
             "verify",
             "--ledger",
-            path(&ledger),
+            path(ledger),
             "--pubkey",
-            path(&home.dir.join("signing_key.pub")),
+            path(&pubkey),
             "--checkpoint",
             path(&checkpoint),
-        ],
-        &log_key,
-        &keys,
-    );
+        ];
+        with_trust(&home, &args, &log_key, &keys)
+    };
+    let matches = verify_against_checkpoint(&ledger);
     assert_eq!(matches.code, 0, "{matches}");
     let truncated = dir.join("truncated.jsonl");
     let full = read_text(&ledger);
     let lines: Vec<&str> = full.lines().take(size as usize - 2).collect();
     write_file(&truncated, format!("{}\n", lines.join("\n")));
-    let cut = with_trust(
-        &home,
-        &[
-            "verify",
-            "--ledger",
-            path(&truncated),
-            "--pubkey",
-            path(&home.dir.join("signing_key.pub")),
-            "--checkpoint",
-            path(&checkpoint),
-        ],
-        &log_key,
-        &keys,
-    );
+    let cut = verify_against_checkpoint(&truncated);
     assert_eq!(cut.code, 1, "{cut}");
     assert!(cut.stdout.contains("CHECKPOINT MISMATCH"), "{cut}");
     drop(witnesses);
