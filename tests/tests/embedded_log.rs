@@ -232,6 +232,20 @@ fn receipts_are_cosigned_by_two_witnesses_and_proved_offline() {
     let verified = audit(&home, &["verify", proof_arg], &both);
     assert_eq!(verified.code, 0, "{verified}");
 
+    // The witnessed checkpoint auditors pin carries both cosignatures.
+    let witnessed = reqwest::blocking::get(format!("{}/log/v1/checkpoint/witnessed", server.base))
+        .expect("GET witnessed")
+        .text()
+        .expect("text");
+    assert_eq!(
+        witnessed
+            .lines()
+            .filter(|l| l.starts_with("— witness-"))
+            .count(),
+        2,
+        "{witnessed}"
+    );
+
     // With the server stopped, the home's own store answers the same.
     server.kill();
     let offline = audit(

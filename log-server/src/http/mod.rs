@@ -31,6 +31,7 @@ pub use error::ApiError;
 pub fn router(log: Log) -> Router {
     let mut router = Router::new()
         .route("/checkpoint", get(read::checkpoint))
+        .route("/v1/checkpoint/witnessed", get(read::witnessed_checkpoint))
         .route("/tile/{*path}", get(read::tile))
         .route("/v1/proof/inclusion", get(proofs::inclusion))
         .route("/v1/proof/consistency", get(proofs::consistency))

@@ -30,6 +30,22 @@ pub(crate) async fn checkpoint(State(log): State<Log>) -> Response {
         .into_response()
 }
 
+/// The newest checkpoint the trust policy counts as witnessed, with its
+/// cosignatures (404 until there is one): what auditors pin.
+pub(crate) async fn witnessed_checkpoint(State(log): State<Log>) -> Result<Response, ApiError> {
+    let witnessed = log
+        .latest_witnessed()
+        .ok_or_else(|| ApiError::not_found("no checkpoint is witnessed yet"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, MUTABLE),
+        ],
+        witnessed.note.clone(),
+    )
+        .into_response())
+}
+
 pub(crate) async fn tile(
     State(log): State<Log>,
     path: Result<Path<String>, PathRejection>,
