@@ -339,3 +339,224 @@ fn receipts_tail_and_the_policy_summary() {
         assert_eq!(summary["forbidden"].as_array().unwrap().len(), 2);
     }
 }
+
+/// The OpenAPI document matches the server: every documented operation is
+/// served, answers its documented success status with a body that validates
+/// against the documented schema, its documented error statuses carry the
+/// error schema, and what is not documented is not served.
+#[test]
+fn the_openapi_document_matches_what_the_server_does() {
+    let s = serve();
+    let (status, doc) = s.call("GET", "/v1/openapi.json", None, None);
+    assert_eq!(status, 200);
+    let doc_text = delego_spec::json::to_canonical_string(&doc);
+    let doc: serde_json::Value = serde_json::from_str(&doc_text).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let components = doc["components"].clone();
+    // Validates `value` against a schema of the document, its $refs
+    // resolving inside the document.
+    let check = |schema: &serde_json::Value, value: &Value, what: &str| {
+        let mut root = schema.clone();
+        root["components"] = components.clone();
+        let validator = jsonschema::validator_for(&root)
+            .unwrap_or_else(|e| panic!("{what}: schema does not compile: {e}"));
+        let instance: serde_json::Value =
+            serde_json::from_str(&delego_spec::json::to_canonical_string(value)).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{what}: {errors:?} in {instance}");
+    };
+    let response_schema = |path: &str, method: &str, status: &str| -> serde_json::Value {
+        let response = &doc["paths"][path][method]["responses"][status];
+        let response = match response.get("$ref").and_then(|r| r.as_str()) {
+            Some(reference) => {
+                let name = reference.rsplit('/').next().unwrap();
+                doc["components"]["responses"][name].clone()
+            }
+            None => response.clone(),
+        };
+        let schema = response["content"]["application/json"]["schema"].clone();
+        assert!(
+            !schema.is_null(),
+            "{method} {path} {status} has no JSON schema"
+        );
+        schema
+    };
+
+    // Set the stage: a parked order, approved; then released.
+    let (_, parked) = s.call("POST", "/v1/actions", Some("agent"), Some(ORDER));
+    let id = text(&parked, "approval_id").to_owned();
+    let (_, second) = s.call("POST", "/v1/actions", Some("agent"), Some(ORDER));
+    let other = text(&second, "approval_id").to_owned();
+    // Each documented operation, called as its role: the documented 200.
+    let probes: Vec<(&str, &str, String, Option<&str>, Option<&str>)> = vec![
+        (
+            "/v1/actions",
+            "post",
+            "/v1/actions".into(),
+            Some("agent"),
+            Some(ORDER),
+        ),
+        (
+            "/v1/approvals",
+            "get",
+            "/v1/approvals".into(),
+            Some("alice"),
+            None,
+        ),
+        (
+            "/v1/approvals/{id}/approve",
+            "post",
+            format!("/v1/approvals/{id}/approve"),
+            Some("alice"),
+            Some(r#"{"note":"ok"}"#),
+        ),
+        (
+            "/v1/approvals/{id}/resolve",
+            "post",
+            format!("/v1/approvals/{id}/resolve"),
+            Some("agent"),
+            Some(ORDER),
+        ),
+        (
+            "/v1/approvals/{id}/deny",
+            "post",
+            format!("/v1/approvals/{other}/deny"),
+            Some("alice"),
+            None,
+        ),
+        (
+            "/v1/receipts",
+            "get",
+            "/v1/receipts?from=0&limit=10".into(),
+            Some("auditor"),
+            None,
+        ),
+        (
+            "/v1/policy",
+            "get",
+            "/v1/policy".into(),
+            Some("agent"),
+            None,
+        ),
+        (
+            "/v1/openapi.json",
+            "get",
+            "/v1/openapi.json".into(),
+            None,
+            None,
+        ),
+    ];
+    let mut probed: Vec<(String, String)> = Vec::new();
+    for (template, method, path, key, body) in &probes {
+        let (status, value) = s.call(&method.to_uppercase(), path, *key, *body);
+        assert_eq!(status, 200, "{method} {path}: {value:?}");
+        check(
+            &response_schema(template, method, "200"),
+            &value,
+            &format!("{method} {path}"),
+        );
+        probed.push((template.to_string(), method.to_string()));
+    }
+    // Documented errors carry the error schema.
+    for (template, method, path, key, body, code) in [
+        (
+            "/v1/actions",
+            "post",
+            "/v1/actions",
+            None,
+            Some(ORDER),
+            "401",
+        ),
+        (
+            "/v1/actions",
+            "post",
+            "/v1/actions",
+            Some("alice"),
+            Some(ORDER),
+            "403",
+        ),
+        (
+            "/v1/actions",
+            "post",
+            "/v1/actions",
+            Some("agent"),
+            Some("{"),
+            "400",
+        ),
+        (
+            "/v1/actions",
+            "post",
+            "/v1/actions",
+            Some("agent"),
+            Some(r#"{"method":"GET"}"#),
+            "422",
+        ),
+        (
+            "/v1/receipts",
+            "get",
+            "/v1/receipts?tail=1&from=0",
+            Some("auditor"),
+            None,
+            "400",
+        ),
+        (
+            "/v1/approvals/{id}/approve",
+            "post",
+            "/v1/approvals/apr_000000000000/approve",
+            Some("alice"),
+            None,
+            "404",
+        ),
+        (
+            "/v1/approvals/{id}/approve",
+            "post",
+            "/v1/approvals/x/approve",
+            Some("agent"),
+            None,
+            "403",
+        ),
+    ] {
+        let (status, value) = s.call(&method.to_uppercase(), path, key, body);
+        assert_eq!(status.to_string(), code, "{method} {path}: {value:?}");
+        check(
+            &response_schema(template, method, code),
+            &value,
+            &format!("{method} {path} {code}"),
+        );
+    }
+    // Every documented operation was probed (plus the two checked apart:
+    // /healthz answers text, the callback needs approvals.json).
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, operations) in paths {
+        for method in operations.as_object().unwrap().keys() {
+            let covered = probed.iter().any(|(p, m)| p == path && m == method)
+                || path == "/healthz"
+                || path == "/v1/approvals/callback";
+            assert!(covered, "{method} {path} is documented but not probed");
+        }
+    }
+    let health = reqwest::blocking::get(format!("{}/healthz", s.base)).unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let (status, value) = s.call("POST", "/v1/approvals/callback", None, Some("{}"));
+    assert_eq!(status, 404, "without approvals.json: {value:?}");
+    // What is not documented is not served.
+    for (method, path) in [
+        ("GET", "/v1/actions"),
+        ("DELETE", "/v1/approvals"),
+        ("GET", "/v1/approvals/x/approve"),
+        ("GET", "/v1/keys"),
+        ("PUT", "/v1/policy"),
+    ] {
+        let response = reqwest::blocking::Client::new()
+            .request(method.parse().unwrap(), format!("{}{path}", s.base))
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        assert!(status == 404 || status == 405, "{method} {path}: {status}");
+        let documented = doc["paths"][path][method.to_lowercase()].is_object();
+        assert!(!documented, "{method} {path}");
+    }
+}

@@ -16,7 +16,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use delego_spec::json::{parse, Map, Value};
@@ -54,10 +54,19 @@ pub struct ApiState<S: LedgerStore> {
 
 type Shared<S> = Arc<ApiState<S>>;
 
+/// The OpenAPI 3.1 document of these routes: data kept beside the router
+/// and checked against the live server by `firewall/tests/api.rs`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
 /// The `/v1` routes and `/healthz`.
 pub fn router<S: LedgerStore>(state: Shared<S>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/v1/openapi.json", get(openapi))
         .route("/v1/actions", post(propose::<S>))
         .route("/v1/approvals", get(pending::<S>))
         .route("/v1/approvals/callback", post(callback::callback::<S>))
