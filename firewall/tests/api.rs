@@ -391,7 +391,9 @@ fn the_openapi_document_matches_what_the_server_does() {
     let (_, second) = s.call("POST", "/v1/actions", Some("agent"), Some(ORDER));
     let other = text(&second, "approval_id").to_owned();
     // Each documented operation, called as its role: the documented 200.
-    let probes: Vec<(&str, &str, String, Option<&str>, Option<&str>)> = vec![
+    // (documented path, method, request path, key, body)
+    type Probe<'a> = (&'a str, &'a str, String, Option<&'a str>, Option<&'a str>);
+    let probes: Vec<Probe> = vec![
         (
             "/v1/actions",
             "post",
