@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use delego_firewall::api::metrics::{LogGauges, Metrics};
 use delego_firewall::api::{router, ApiState};
 use delego_firewall::delivery::{ApprovalDelivery, DeliveryConfig, NonceBook};
 use delego_firewall::sink::ReceiptSink;
@@ -53,7 +54,15 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
         firewall: firewall.clone(),
         keys: Arc::new(HomeKeys::new(home)),
         delivery: approval_delivery(home)?,
+        metrics: Metrics::new(),
     });
+    if let Some(log) = &log {
+        let log = log.clone();
+        state.metrics.set_log_source(move || LogGauges {
+            size: log.size(),
+            witnessed_size: log.latest_witnessed().map_or(0, |w| w.checkpoint.size),
+        });
+    }
     let socket = daemon_socket::socket_path(&home.dir)?;
     let daemon = Arc::new(DaemonState {
         firewall: firewall.clone(),

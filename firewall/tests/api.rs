@@ -71,6 +71,7 @@ fn serve() -> Server {
         firewall,
         keys: Arc::new(keys),
         delivery: None,
+        metrics: delego_firewall::api::metrics::Metrics::new(),
     }));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -529,13 +530,14 @@ fn the_openapi_document_matches_what_the_server_does() {
             &format!("{method} {path} {code}"),
         );
     }
-    // Every documented operation was probed (plus the two checked apart:
-    // /healthz answers text, the callback needs approvals.json).
+    // Every documented operation was probed (plus those checked apart:
+    // /healthz and /metrics answer text, the callback needs approvals.json).
     let paths = doc["paths"].as_object().unwrap();
     for (path, operations) in paths {
         for method in operations.as_object().unwrap().keys() {
             let covered = probed.iter().any(|(p, m)| p == path && m == method)
                 || path == "/healthz"
+                || path == "/metrics"
                 || path == "/v1/approvals/callback";
             assert!(covered, "{method} {path} is documented but not probed");
         }
@@ -560,5 +562,54 @@ fn the_openapi_document_matches_what_the_server_does() {
         assert!(status == 404 || status == 405, "{method} {path}: {status}");
         let documented = doc["paths"][path][method.to_lowercase()].is_object();
         assert!(!documented, "{method} {path}");
+    }
+}
+
+/// `/metrics` counts exactly what was decided, in Prometheus text format.
+#[test]
+fn metrics_count_decisions_and_the_queue() {
+    let s = serve();
+    let read = r#"{"instruction":"read my account details","method":"GET","url":"https://api.example.com/accounts/me","params":{}}"#;
+    let share = r#"{"instruction":"x","method":"POST","url":"https://api.example.com/accounts/me/permissions","params":{}}"#;
+    for body in [ORDER, read, read, share] {
+        let (status, _) = s.call("POST", "/v1/actions", Some("agent"), Some(body));
+        assert_eq!(status, 200);
+    }
+    let response = reqwest::blocking::get(format!("{}/metrics", s.base)).unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = response.text().unwrap();
+    let sample = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| {
+                line.strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix(' '))
+            })
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(sample("delego_decisions_total{outcome=\"allow\"}"), 2.0);
+    assert_eq!(
+        sample("delego_decisions_total{outcome=\"needs_approval\"}"),
+        1.0
+    );
+    assert_eq!(sample("delego_decisions_total{outcome=\"deny\"}"), 1.0);
+    assert_eq!(sample("delego_approvals_pending"), 1.0);
+    assert_eq!(sample("delego_decision_seconds_count"), 4.0);
+    assert_eq!(sample("delego_decision_seconds_bucket{le=\"+Inf\"}"), 4.0);
+    // Every sample line is `name{labels} value`, every family typed.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (name, value) = line.rsplit_once(' ').unwrap();
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        let family = name.split('{').next().unwrap();
+        let family = family
+            .trim_end_matches("_bucket")
+            .trim_end_matches("_sum")
+            .trim_end_matches("_count");
+        assert!(text.contains(&format!("# TYPE {family} ")), "{line}");
     }
 }

@@ -232,6 +232,14 @@ fn receipts_are_cosigned_by_two_witnesses_and_proved_offline() {
     let verified = audit(&home, &["verify", proof_arg], &both);
     assert_eq!(verified.code, 0, "{verified}");
 
+    // /metrics shows the embedded log's sizes.
+    let metrics = reqwest::blocking::get(format!("{}/metrics", server.base))
+        .expect("GET /metrics")
+        .text()
+        .expect("text");
+    assert!(metrics.contains("\ndelego_log_size 10\n"), "{metrics}");
+    assert!(metrics.contains("\ndelego_log_witnessed_size 10\n"), "{metrics}");
+
     // The witnessed checkpoint auditors pin carries both cosignatures.
     let witnessed = reqwest::blocking::get(format!("{}/log/v1/checkpoint/witnessed", server.base))
         .expect("GET witnessed")

@@ -9,6 +9,7 @@
 mod callback;
 pub mod error;
 pub mod keys;
+pub mod metrics;
 
 use std::sync::Arc;
 
@@ -50,6 +51,8 @@ pub struct ApiState<S: LedgerStore> {
     pub keys: Arc<dyn KeySource>,
     /// Spec §7.3 approval delivery (webhook + signed callbacks), if set up.
     pub delivery: Option<Arc<crate::delivery::ApprovalDelivery>>,
+    /// What `/metrics` exposes.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 type Shared<S> = Arc<ApiState<S>>;
@@ -57,6 +60,28 @@ type Shared<S> = Arc<ApiState<S>>;
 /// The OpenAPI 3.1 document of these routes: data kept beside the router
 /// and checked against the live server by `firewall/tests/api.rs`.
 pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn metrics_text<S: LedgerStore>(
+    State(state): State<Shared<S>>,
+) -> Result<Response, ApiError> {
+    let firewall = state.firewall.clone();
+    let now = firewall.now_micros();
+    let pending = blocking(move || {
+        Ok(firewall
+            .store()
+            .pending_approvals()
+            .map_err(crate::engine::FirewallError::from)?
+            .iter()
+            .filter(|r| r.status_at(now).as_str() == "pending")
+            .count())
+    })
+    .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(pending),
+    )
+        .into_response())
+}
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
@@ -67,6 +92,7 @@ pub fn router<S: LedgerStore>(state: Shared<S>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/v1/openapi.json", get(openapi))
+        .route("/metrics", get(metrics_text::<S>))
         .route("/v1/actions", post(propose::<S>))
         .route("/v1/approvals", get(pending::<S>))
         .route("/v1/approvals/callback", post(callback::callback::<S>))
@@ -188,6 +214,7 @@ async fn propose<S: LedgerStore>(
     let action = action_of(&body_json(&headers, &read_body(body)?)?)?;
     let firewall = state.firewall.clone();
     let delivery = state.delivery.clone();
+    let started = std::time::Instant::now();
     let (decision, notification) = blocking(move || {
         let decision = firewall.propose_as(action, Some(&caller.name))?;
         // A parked action's nonce is synced before anyone is told of it; a
@@ -218,6 +245,9 @@ async fn propose<S: LedgerStore>(
         Ok((decision, notification))
     })
     .await?;
+    state
+        .metrics
+        .record_decision(decision.outcome, started.elapsed());
     if let Some((delivery, body)) = notification {
         delivery.send(body);
     }
@@ -240,7 +270,11 @@ async fn resolve<S: LedgerStore>(
             .unwrap_or(&value),
     )?;
     let firewall = state.firewall.clone();
+    let started = std::time::Instant::now();
     let decision = blocking(move || Ok(firewall.resolve(&id, action)?)).await?;
+    state
+        .metrics
+        .record_decision(decision.outcome, started.elapsed());
     Ok(decision_response(&decision))
 }
 
