@@ -104,12 +104,17 @@ fn describe_match(m: &delego_spec::policy::Match) -> String {
 
 pub fn pending(home: &Home) -> anyhow::Result<Outcome> {
     let store = home.open_store()?;
-    let items = store.pending_approvals()?;
+    print_pending(&store.pending_approvals()?);
+    Ok(Outcome::Success)
+}
+
+/// The queue as `delego pending` prints it (in-process or through a server).
+pub fn print_pending(items: &[ApprovalRecord]) {
     if items.is_empty() {
         println!("No pending approvals.");
-        return Ok(Outcome::Success);
+        return;
     }
-    for record in &items {
+    for record in items {
         println!("{}  {}", record.id, record.summary);
         if !record.instruction.is_empty() {
             println!(
@@ -132,7 +137,6 @@ pub fn pending(home: &Home) -> anyhow::Result<Outcome> {
             println!("    expires {}", delego_firewall::time::format_utc(expiry));
         }
     }
-    Ok(Outcome::Success)
 }
 
 pub fn decide(
@@ -152,7 +156,7 @@ pub fn decide(
 }
 
 /// The consent moment: show exactly what was decided.
-fn print_decided(record: &ApprovalRecord, now: i64) {
+pub fn print_decided(record: &ApprovalRecord, now: i64) {
     println!("{}: {}", record.id, record.status_at(now).as_str());
     println!("    {}", record.summary);
     if !record.instruction.is_empty() {
@@ -174,7 +178,13 @@ pub fn log(home: &Home, lines: usize, json: bool) -> anyhow::Result<Outcome> {
     let store = home.open_store()?;
     let head = store.head()?;
     let from = head.map_or(0, |h| (h.seq + 1).saturating_sub(lines as u64));
-    for receipt in store.receipts(from, lines)? {
+    print_receipts(&store.receipts(from, lines)?, json);
+    Ok(Outcome::Success)
+}
+
+/// Receipts as `delego log` prints them.
+pub fn print_receipts(receipts: &[delego_spec::Receipt], json: bool) {
+    for receipt in receipts {
         if json {
             println!("{}", receipt.to_reference_line());
             continue;
@@ -192,5 +202,4 @@ pub fn log(home: &Home, lines: usize, json: bool) -> anyhow::Result<Outcome> {
             println!("      - {reason}");
         }
     }
-    Ok(Outcome::Success)
 }

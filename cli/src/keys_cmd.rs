@@ -116,13 +116,17 @@ pub fn run(home: &Home, command: &KeysCommand) -> anyhow::Result<Outcome> {
 pub struct HomeKeys {
     path: PathBuf,
     cached: Mutex<(Option<SystemTime>, Arc<ApiKeys>)>,
+    /// Keys that live only as long as the server (its local admin key).
+    session: ApiKeys,
 }
 
 impl HomeKeys {
-    pub fn new(home: &Home) -> HomeKeys {
+    /// The home's keys plus `session`, which is never written anywhere.
+    pub fn with_session(home: &Home, session: ApiKeys) -> HomeKeys {
         HomeKeys {
             path: keys_file(home),
             cached: Mutex::new((None, Arc::new(ApiKeys::default()))),
+            session,
         }
     }
 }
@@ -131,8 +135,8 @@ impl KeySource for HomeKeys {
     fn keys(&self) -> Result<Arc<ApiKeys>, String> {
         let modified = match fs::metadata(&self.path) {
             Ok(meta) => meta.modified().ok(),
-            // No file: no keys, so every request is refused.
-            Err(_) => return Ok(Arc::new(ApiKeys::default())),
+            // No file: only the session's keys.
+            Err(_) => return Ok(Arc::new(self.session.clone())),
         };
         let mut cached = self
             .cached
@@ -142,7 +146,7 @@ impl KeySource for HomeKeys {
             let text = fs::read_to_string(&self.path).map_err(|e| e.to_string())?;
             let value = delego_spec::json::parse(&text).map_err(|e| e.to_string())?;
             let keys = ApiKeys::from_value(&value).map_err(|e| e.to_string())?;
-            *cached = (modified, Arc::new(keys));
+            *cached = (modified, Arc::new(keys.merged(&self.session)));
         }
         Ok(cached.1.clone())
     }

@@ -4,6 +4,7 @@
 mod agent;
 mod audit;
 mod audit_prove;
+mod client;
 mod conformance;
 mod daemon_socket;
 mod demo;
@@ -17,6 +18,7 @@ mod log_cmd;
 mod mcp;
 mod output;
 mod policy_cmd;
+mod routed;
 mod serve;
 mod tlog;
 mod trust;
@@ -185,22 +187,40 @@ fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         Command::Policy {
             command: Some(PolicyCommand::Test { file, policy }),
         } => policy_cmd::test(&home()?, policy.as_deref(), file),
-        Command::Pending => human::pending(&home()?),
-        Command::Approve(args) => human::decide(
-            &home()?,
-            &args.approval_id,
-            true,
-            &args.approver,
-            args.note.as_deref(),
-        ),
-        Command::Deny(args) => human::decide(
-            &home()?,
-            &args.approval_id,
-            false,
-            &args.approver,
-            args.note.as_deref(),
-        ),
-        Command::Log { lines, json } => human::log(&home()?, *lines, *json),
+        Command::Pending => {
+            let home = home()?;
+            match client::running_server(&home)? {
+                Some(server) => routed::pending(server),
+                None => human::pending(&home),
+            }
+        }
+        Command::Approve(args) | Command::Deny(args) => {
+            let approve = matches!(&cli.command, Command::Approve(_));
+            let home = home()?;
+            match client::running_server(&home)? {
+                Some(server) => routed::decide(
+                    server,
+                    &args.approval_id,
+                    approve,
+                    &args.approver,
+                    args.note.as_deref(),
+                ),
+                None => human::decide(
+                    &home,
+                    &args.approval_id,
+                    approve,
+                    &args.approver,
+                    args.note.as_deref(),
+                ),
+            }
+        }
+        Command::Log { lines, json } => {
+            let home = home()?;
+            match client::running_server(&home)? {
+                Some(server) => routed::log(server, *lines, *json),
+                None => human::log(&home, *lines, *json),
+            }
+        }
         Command::Verify(args) => verify::run(args, &home()?),
         Command::Audit { command } => audit::run(command, home),
         Command::Serve { listen } => serve::run(&home()?, listen),
@@ -209,13 +229,23 @@ fn run(cli: Cli) -> anyhow::Result<exit::Outcome> {
         Command::Export { out } => ledger::export(&home()?, out.as_deref()),
         Command::Import { from } => ledger::import(&home()?, from),
         Command::Propose { action, mint_token } => {
-            agent::propose(&home()?, action, mint_token.as_deref())
+            let home = home()?;
+            match client::running_server(&home)? {
+                Some(server) => routed::propose(server, action, mint_token.as_deref()),
+                None => agent::propose(&home, action, mint_token.as_deref()),
+            }
         }
         Command::Resolve {
             approval_id,
             action,
             mint_token,
-        } => agent::resolve(&home()?, approval_id, action, mint_token.as_deref()),
+        } => {
+            let home = home()?;
+            match client::running_server(&home)? {
+                Some(server) => routed::resolve(server, approval_id, action, mint_token.as_deref()),
+                None => agent::resolve(&home, approval_id, action, mint_token.as_deref()),
+            }
+        }
         Command::Hash { file } => hash::run(file.as_deref()),
         Command::Conformance => conformance::run(),
         Command::Demo => demo::run_demo(),

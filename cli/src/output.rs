@@ -9,7 +9,11 @@ use anyhow::{bail, Context as _};
 
 /// The decision as one line of JSON, keys in the reference's order.
 pub fn decision_line(decision: &Decision) -> String {
-    let value = decision.to_value();
+    decision_line_of(&decision.to_value())
+}
+
+/// [`decision_line`] from a decision's JSON (as a server answers it).
+pub fn decision_line_of(value: &Value) -> String {
     let map = value.as_object().cloned().unwrap_or_default();
     let order = [
         "outcome",

@@ -50,9 +50,20 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
         }
     };
     let firewall = Arc::new(home.start_on(store, false, None, anchoring)?);
+    // The local admin key of this run: in server.json (0600) for the CLI
+    // and `delego mcp` of this home, never in api_keys.json.
+    let mut session_keys = delego_firewall::api::keys::ApiKeys::default();
+    let mut random = [0u8; 24];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random);
+    let session_token = session_keys.add(
+        "local-admin",
+        delego_firewall::api::keys::Role::Admin,
+        random,
+        delego_firewall::time::format_utc(firewall.now_micros()),
+    )?;
     let state = Arc::new(ApiState {
         firewall: firewall.clone(),
-        keys: Arc::new(HomeKeys::new(home)),
+        keys: Arc::new(HomeKeys::with_session(home, session_keys)),
         delivery: approval_delivery(home)?,
         metrics: Metrics::new(),
     });
@@ -97,6 +108,8 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
             announcement.push_str(&format!("log key: {}\n", log.verifier_key()));
             app = app.nest("/log", log.router());
         }
+        let server_file =
+            crate::client::ServerFile::write(home, &format!("http://{bound}"), &session_token)?;
         // A reader that stopped after the first line must not stop the server.
         let mut stdout = std::io::stdout().lock();
         let _ = stdout
@@ -109,6 +122,7 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
             .await
             .context("the server failed");
         signal.abort();
+        drop(server_file);
         daemon_task.abort();
         let _ = std::fs::remove_file(&socket);
         if let Some(Err(_)) = match sequencer {

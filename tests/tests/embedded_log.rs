@@ -238,7 +238,10 @@ fn receipts_are_cosigned_by_two_witnesses_and_proved_offline() {
         .text()
         .expect("text");
     assert!(metrics.contains("\ndelego_log_size 10\n"), "{metrics}");
-    assert!(metrics.contains("\ndelego_log_witnessed_size 10\n"), "{metrics}");
+    assert!(
+        metrics.contains("\ndelego_log_witnessed_size 10\n"),
+        "{metrics}"
+    );
 
     // The witnessed checkpoint auditors pin carries both cosignatures.
     let witnessed = reqwest::blocking::get(format!("{}/log/v1/checkpoint/witnessed", server.base))

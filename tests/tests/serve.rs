@@ -79,8 +79,12 @@ fn the_service_round_trip_revocation_and_sigterm() {
     let (status, parked) = call(&server.base, &agent, "/v1/actions", Some(ORDER));
     assert_eq!(status, 200, "{parked:?}");
     let id = get(&parked, "approval_id").as_str().unwrap().to_owned();
-    // The store is owned by the server: the CLI cannot open it meanwhile.
-    let blocked = home.run(["pending"]);
+    // The store is owned by the server: `pending` goes through it, and a
+    // command that needs the store itself is refused meanwhile.
+    let listed = home.run(["pending"]);
+    assert_eq!(listed.code, 0, "{listed}");
+    assert!(listed.stdout.starts_with(&id), "{listed}");
+    let blocked = home.run(["export"]);
     assert_eq!(blocked.code, 2, "{blocked}");
     let (status, _) = call(
         &server.base,

@@ -30,6 +30,18 @@ pub enum BackendError {
     Failed(String),
 }
 
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendError::SetupRequired(reason) | BackendError::Failed(reason) => {
+                f.write_str(reason)
+            }
+        }
+    }
+}
+
+impl std::error::Error for BackendError {}
+
 impl BackendError {
     pub fn failed(error: impl std::fmt::Display) -> BackendError {
         BackendError::Failed(error.to_string())

@@ -15,7 +15,7 @@
 mod args;
 mod backend;
 mod http;
-mod remote;
+pub(crate) mod remote;
 mod results;
 mod server;
 mod tools;

@@ -4,85 +4,21 @@
 //! A request that fails after it was sent is reported, never retried nor
 //! redone in-process: the server may have decided the action already.
 
-use std::fs;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use delego_firewall::api::keys::Caller;
 use delego_firewall::approval::ApprovalRecord;
 use delego_spec::json::{parse, to_canonical_string, Map, Value};
 use delego_spec::ProposedAction;
 
 use super::backend::{Answer, BackendError, FirewallBackend};
-use crate::home::Home;
-
 /// How long a decision may take: a credential gateway's own timeout, and
 /// anchored durability, come first.
 const CALL_TIMEOUT: Duration = Duration::from_secs(300);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A `delego serve` answering for a home.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunningServer {
-    /// Base URL, e.g. `http://127.0.0.1:7300`.
-    pub url: String,
-    /// The server's per-run local admin token.
-    pub token: String,
-}
-
-// ======================================================================
-// SERVER DISCOVERY — the one place that decides whether `delego mcp` goes
-// through a running server. To be replaced by the shared
-// `client::running_server(home)` once `delego serve` writes its discovery
-// file itself.
-//
-// Reads `<home>/server.json` — `{"url": …, "pid": …, "token": …}`, written
-// by `delego serve` (0600) — and answers `Some` only when the process is
-// alive and the URL answers `GET /healthz`. A missing or stale file is
-// `None`; an unreadable or malformed one is an error, never a guess.
-// ======================================================================
-pub fn running_server(home: &Home) -> anyhow::Result<Option<RunningServer>> {
-    let path = home.dir.join("server.json");
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    let value = parse(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let field = |name: &str| value.as_object().and_then(|m| m.get(name));
-    let (Some(Value::String(url)), Some(Value::String(token))) = (field("url"), field("token"))
-    else {
-        bail!(
-            "{} must hold the strings \"url\" and \"token\"",
-            path.display()
-        );
-    };
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        bail!("{}: \"url\" is not an http(s) URL: {url:?}", path.display());
-    }
-    // A dead server's file: its port may belong to another process now,
-    // which must never receive the token.
-    if let Some(pid) = field("pid").and_then(Value::as_i64) {
-        if cfg!(target_os = "linux") && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            return Ok(None);
-        }
-    }
-    let url = url.trim_end_matches('/').to_owned();
-    let healthy = reqwest::blocking::Client::builder()
-        .timeout(HEALTH_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .context("cannot build an HTTP client")?
-        .get(format!("{url}/healthz"))
-        .send()
-        .is_ok_and(|r| r.status().is_success());
-    Ok(healthy.then(|| RunningServer {
-        url,
-        token: token.clone(),
-    }))
-}
+pub use crate::client::{running_server, RunningServer};
 
 /// The `/v1` API of a running server.
 pub struct RemoteBackend {
@@ -103,7 +39,17 @@ impl RemoteBackend {
     }
 
     /// One request; the JSON answer of a 200, else the server's error.
-    fn call(&self, path: &str, body: Option<&Value>) -> Answer<Value> {
+    pub(crate) fn call(&self, path: &str, body: Option<&Value>) -> Answer<Value> {
+        self.call_as(path, body, None)
+    }
+
+    /// As [`Self::call`], deciding as the named approver (admin only).
+    pub(crate) fn call_as(
+        &self,
+        path: &str,
+        body: Option<&Value>,
+        approver: Option<&str>,
+    ) -> Answer<Value> {
         let url = format!("{}{path}", self.server.url);
         let request = match body {
             Some(body) => self
@@ -112,6 +58,10 @@ impl RemoteBackend {
                 .header("content-type", "application/json")
                 .body(to_canonical_string(body)),
             None => self.client.get(&url),
+        };
+        let request = match approver {
+            Some(name) => request.header("x-delego-approver", name),
+            None => request,
         };
         let response = request
             .bearer_auth(&self.server.token)
@@ -151,7 +101,7 @@ impl RemoteBackend {
     }
 
     /// `key` of an answer object, which must be an array.
-    fn items(answer: Value, key: &str) -> Answer<Vec<Value>> {
+    pub(crate) fn items(answer: Value, key: &str) -> Answer<Vec<Value>> {
         match answer {
             Value::Object(mut m) => match m.remove(key) {
                 Some(Value::Array(items)) => Ok(items),
@@ -168,7 +118,7 @@ impl RemoteBackend {
 
 /// An approval id as one URL path segment: every byte outside
 /// `A-Z a-z 0-9 - _` percent-encoded, so no id can name another route.
-fn path_segment(id: &str) -> Option<String> {
+pub(crate) fn path_segment(id: &str) -> Option<String> {
     // A segment of only dots is a dot-segment even when encoded.
     if id.is_empty() || id.bytes().all(|b| b == b'.') {
         return None;
@@ -236,6 +186,8 @@ impl FirewallBackend for RemoteBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::home::Home;
+    use std::fs;
 
     #[test]
     fn approval_ids_stay_one_path_segment() {

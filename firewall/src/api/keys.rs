@@ -157,6 +157,14 @@ impl ApiKeys {
         found
     }
 
+    /// These keys and `other`'s together (a server's per-run session key
+    /// beside the home's keys).
+    pub fn merged(&self, other: &ApiKeys) -> ApiKeys {
+        let mut keys = self.keys.clone();
+        keys.extend(other.keys.iter().cloned());
+        ApiKeys { keys }
+    }
+
     pub fn to_value(&self) -> Value {
         Value::Array(
             self.keys

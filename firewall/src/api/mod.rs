@@ -316,7 +316,28 @@ async fn decide<S: LedgerStore>(
     body: Result<Bytes, BytesRejection>,
     approve: bool,
 ) -> Result<Response, ApiError> {
-    let caller = authorize(&state, &headers, &[Role::Approver])?;
+    let mut caller = authorize(&state, &headers, &[Role::Approver])?;
+    // The server's local admin acts for a named human (`delego approve --as
+    // NAME` routed through the server); no other role may rename itself.
+    if let Some(name) = headers.get("x-delego-approver") {
+        if caller.role != Role::Admin {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "only an admin key may decide as a named approver",
+            ));
+        }
+        caller.name = name
+            .to_str()
+            .ok()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "X-Delego-Approver must be a non-empty name",
+                )
+            })?
+            .to_owned();
+    }
     let body = read_body(body)?;
     let note = if body.is_empty() {
         None
