@@ -438,6 +438,13 @@ fn the_openapi_document_matches_what_the_server_does() {
             None,
         ),
         (
+            "/v1/approvals/history",
+            "get",
+            "/v1/approvals/history".into(),
+            Some("alice"),
+            None,
+        ),
+        (
             "/v1/policy",
             "get",
             "/v1/policy".into(),
@@ -538,6 +545,7 @@ fn the_openapi_document_matches_what_the_server_does() {
             let covered = probed.iter().any(|(p, m)| p == path && m == method)
                 || path == "/healthz"
                 || path == "/metrics"
+                || path == "/v1/approvals/events"
                 || path == "/v1/approvals/callback";
             assert!(covered, "{method} {path} is documented but not probed");
         }

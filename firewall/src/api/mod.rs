@@ -8,6 +8,7 @@
 
 mod callback;
 pub mod error;
+mod inbox;
 pub mod keys;
 pub mod metrics;
 
@@ -90,6 +91,7 @@ async fn openapi() -> Response {
 /// The `/v1` routes and `/healthz`.
 pub fn router<S: LedgerStore>(state: Shared<S>) -> Router {
     Router::new()
+        .merge(inbox::routes::<S>())
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics_text::<S>))

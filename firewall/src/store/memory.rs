@@ -64,6 +64,10 @@ impl LedgerStore for MemoryStore {
         Ok(self.lock()?.approvals.get(id).cloned())
     }
 
+    fn all_approvals(&self) -> Result<Vec<ApprovalRecord>, StoreError> {
+        Ok(self.lock()?.approvals.values().cloned().collect())
+    }
+
     fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, StoreError> {
         let state = self.lock()?;
         let mut pending: Vec<ApprovalRecord> = state

@@ -86,6 +86,10 @@ pub trait LedgerStore: Send + Sync + 'static {
     /// Approvals whose stored status is pending, oldest first.
     fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, StoreError>;
 
+    /// Every approval record, in no particular order (the inbox's history;
+    /// a scan of the approvals, never of the ledger).
+    fn all_approvals(&self) -> Result<Vec<ApprovalRecord>, StoreError>;
+
     /// Up to `limit` receipts from `from_seq` on, in order.
     fn receipts(&self, from_seq: u64, limit: usize) -> Result<Vec<Receipt>, StoreError>;
 

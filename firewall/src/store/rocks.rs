@@ -220,6 +220,16 @@ impl LedgerStore for RocksStore {
         }
     }
 
+    fn all_approvals(&self) -> Result<Vec<ApprovalRecord>, StoreError> {
+        let approvals = self.family(APPROVALS)?;
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(approvals, IteratorMode::Start) {
+            let (_, value) = item.map_err(storage("cannot list approvals"))?;
+            out.push(Self::decode_approval(&value)?);
+        }
+        Ok(out)
+    }
+
     fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, StoreError> {
         let pending = self.family(PENDING)?;
         let mut out = Vec::new();
