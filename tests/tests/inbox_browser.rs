@@ -268,6 +268,23 @@ fn an_approver_approves_a_parked_action_in_the_browser_with_the_keyboard() {
         Some("allow"),
         "{released:?}"
     );
+    // Its receipts (parked, then executed) show in the history.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let texts: Vec<String> = driver
+            .find("#history .receipts")
+            .iter()
+            .map(|e| driver.text(e))
+            .collect();
+        if texts
+            .iter()
+            .any(|t| t.contains("#0 decision/needs_approval") && t.contains("execution/allow"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "receipts never shown: {texts:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // An agent key cannot use the inbox's calls.
     for path in ["/v1/approvals/history", "/v1/approvals/events"] {
         let (status, _) = http_call(&server.base, Some(&agent), path, None);

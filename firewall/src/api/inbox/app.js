@@ -6,6 +6,7 @@
 const $ = (id) => document.getElementById(id);
 let key = sessionStorage.getItem("delego-key") || "";
 let stream = null;
+let renderedQueue = null;
 
 function authHeaders(json) {
   const h = { Authorization: "Bearer " + key };
@@ -43,6 +44,15 @@ function card(record, pending) {
   if (record.approver) status += " by " + record.approver;
   if (record.decision_note) status += " — " + record.decision_note;
   node.querySelector(".status").textContent = status;
+  const receipts = node.querySelector(".receipts");
+  if (pending || !record.receipts) {
+    receipts.remove();
+    node.querySelector(".receipts-label").remove();
+  } else {
+    receipts.textContent = record.receipts.length === 0 ? "—" : record.receipts
+      .map((r) => "#" + r.seq + " " + r.phase + "/" + r.outcome + " " + r.entry_hash.slice(0, 16) + "…")
+      .join(", ");
+  }
   const decide = node.querySelector(".decide");
   if (!pending) { decide.remove(); return node; }
   const note = decide.querySelector(".note");
@@ -74,7 +84,19 @@ async function refresh() {
     api("/v1/approvals/history", { headers: authHeaders(false) }),
   ]);
   const live = pending.approvals.filter((r) => r.status === "pending");
-  $("pending").replaceChildren(...live.map((r) => card(r, true)));
+  // Re-render the queue only when it changed: a re-render must never take
+  // a half-typed note or the focus from under the approver.
+  const signature = JSON.stringify(live.map((r) => [r.id, r.status, (r.approvals || []).length]));
+  if (signature !== renderedQueue) {
+    const notes = {};
+    for (const node of $("pending").children) notes[node.dataset.id] = node.querySelector(".note").value;
+    $("pending").replaceChildren(...live.map((r) => {
+      const node = card(r, true);
+      if (notes[r.id]) node.querySelector(".note").value = notes[r.id];
+      return node;
+    }));
+    renderedQueue = signature;
+  }
   $("history").replaceChildren(...history.approvals.map((r) => card(r, false)));
   $("count").textContent = "(" + live.length + ")";
 }

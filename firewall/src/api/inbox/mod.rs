@@ -1,7 +1,8 @@
 //! The approval inbox: a page for human approvers (`/inbox`, plain HTML, a
 //! little JS, no build step), the live event stream it listens to
 //! (`GET /v1/approvals/events`, server-sent events) and the history of
-//! decided approvals (`GET /v1/approvals/history`).
+//! decided approvals with their receipts (`GET /v1/approvals/history`;
+//! receipts are looked up in the newest 10,000 of the ledger).
 //!
 //! The page carries no data: it signs in with an approver key held in the
 //! browser's sessionStorage and calls the same `/v1` API as every client,
@@ -35,6 +36,9 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; c
 const POLL: Duration = Duration::from_millis(250);
 /// Decided approvals shown, newest first.
 const HISTORY: usize = 50;
+/// How far back in the ledger the history looks for an approval's
+/// receipts (a bounded read, never a ledger scan).
+const RECEIPT_WINDOW: u64 = 10_000;
 
 pub(super) fn routes<S: LedgerStore>() -> Router<Shared<S>> {
     Router::new()
@@ -141,22 +145,52 @@ async fn history<S: LedgerStore>(
     authorize(&state, &headers, &[Role::Approver])?;
     let firewall = state.firewall.clone();
     let now = firewall.now_micros();
-    let mut records = blocking(move || {
-        Ok(firewall
-            .store()
-            .all_approvals()
-            .map_err(crate::engine::FirewallError::from)?)
+    let (records, receipts) = blocking(move || {
+        let store = firewall.store();
+        let fail = crate::engine::FirewallError::from;
+        let mut records = store.all_approvals().map_err(fail)?;
+        records.retain(|r| r.status_at(now).as_str() != "pending");
+        records.sort_by(|a, b| (b.created_micros, &b.id).cmp(&(a.created_micros, &a.id)));
+        records.truncate(HISTORY);
+        let next = store.head().map_err(fail)?.map_or(0, |h| h.seq + 1);
+        let from = next.saturating_sub(RECEIPT_WINDOW);
+        let mut receipts = Vec::new();
+        let mut at = from;
+        while at < next {
+            let page = store.receipts(at, 1_000).map_err(fail)?;
+            if page.is_empty() {
+                break;
+            }
+            at += page.len() as u64;
+            receipts.extend(page.into_iter().filter(|r| {
+                r.payload
+                    .approval_id
+                    .as_deref()
+                    .is_some_and(|id| records.iter().any(|rec| rec.id == id))
+            }));
+        }
+        Ok((records, receipts))
     })
     .await?;
-    records.retain(|r| r.status_at(now).as_str() != "pending");
-    records.sort_by(|a, b| (b.created_micros, &b.id).cmp(&(a.created_micros, &a.id)));
-    records.truncate(HISTORY);
     let items = records
         .iter()
         .map(|r| {
             let mut value = r.to_value();
             if let Value::Object(m) = &mut value {
                 m.insert("status".into(), r.status_at(now).as_str().into());
+                let own = receipts
+                    .iter()
+                    .filter(|receipt| receipt.payload.approval_id.as_deref() == Some(r.id.as_str()))
+                    .map(|receipt| {
+                        let mut item = Map::new();
+                        item.insert("seq".into(), receipt.payload.seq.into());
+                        item.insert("phase".into(), receipt.payload.phase.as_str().into());
+                        item.insert("outcome".into(), receipt.payload.outcome.as_str().into());
+                        item.insert("entry_hash".into(), receipt.entry_hash.clone().into());
+                        Value::Object(item)
+                    })
+                    .collect();
+                m.insert("receipts".into(), Value::Array(own));
             }
             value
         })
