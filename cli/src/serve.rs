@@ -101,6 +101,17 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
         let sequencer = log
             .as_ref()
             .map(|log| log.spawn_sequencer(until_stopped(stopped.clone())));
+        // Checkpoint latency: watch the witnessed size move.
+        let watcher = log.clone().map(|log| {
+            let metrics = state.metrics.clone();
+            tokio::spawn(async move {
+                loop {
+                    let size = log.latest_witnessed().map_or(0, |w| w.checkpoint.size);
+                    metrics.observe_witnessed(size);
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            })
+        });
         // The first line is for scripts and tests that bind port 0.
         let mut announcement = format!("listening on {bound}\n");
         let mut app = crate::mcp::mount(router(state.clone()), &state);
@@ -122,6 +133,9 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
             .await
             .context("the server failed");
         signal.abort();
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
         drop(server_file);
         daemon_task.abort();
         let _ = std::fs::remove_file(&socket);

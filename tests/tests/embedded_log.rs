@@ -242,6 +242,16 @@ fn receipts_are_cosigned_by_two_witnesses_and_proved_offline() {
         metrics.contains("\ndelego_log_witnessed_size 10\n"),
         "{metrics}"
     );
+    // Every answered receipt so far has been seen covered by a witnessed
+    // checkpoint, its latency observed.
+    assert!(
+        metrics.contains("\ndelego_checkpoint_seconds_count "),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("\ndelego_checkpoint_seconds_count 0\n"),
+        "{metrics}"
+    );
 
     // The witnessed checkpoint auditors pin carries both cosignatures.
     let witnessed = reqwest::blocking::get(format!("{}/log/v1/checkpoint/witnessed", server.base))

@@ -1,7 +1,8 @@
 //! `GET /metrics`: Prometheus text exposition (format 0.0.4) of what an
 //! operator watches — decisions by outcome, the approval queue, how long a
-//! decision takes to be durable, and, when the log is embedded, its size,
-//! its witnessed size and how long ago the witnessed head last moved.
+//! decision takes to be durable, and, when the log is embedded, how long
+//! until a witnessed checkpoint covers a receipt, the log's size, its
+//! witnessed size and how long ago the witnessed head last moved.
 //!
 //! Counters are atomics updated by the API handlers; gauges are read at
 //! scrape time. It owns no decision and never blocks a request: a scrape
@@ -20,6 +21,46 @@ const BUCKETS: [f64; 11] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 ];
 
+/// A Prometheus histogram over [`BUCKETS`].
+#[derive(Default)]
+struct Histogram {
+    /// Counts per bucket (not cumulative), then +Inf.
+    buckets: [AtomicU64; BUCKETS.len() + 1],
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let bucket = BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(BUCKETS.len());
+        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    fn render(&self, name: &str, help: &str, out: &mut String) {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            cumulative += self.buckets[i].load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        cumulative += self.buckets[BUCKETS.len()].load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {cumulative}");
+    }
+}
+
+/// Receipts answered but not yet under a witnessed checkpoint, kept for
+/// the checkpoint latency; bounded (the oldest are dropped beyond it).
+const AWAITING_WITNESS: usize = 100_000;
+
 /// The embedded log's sizes, read at scrape time.
 #[derive(Debug, Clone, Copy)]
 pub struct LogGauges {
@@ -32,9 +73,11 @@ type LogSource = Box<dyn Fn() -> LogGauges + Send + Sync>;
 /// See the module documentation.
 pub struct Metrics {
     decisions: [AtomicU64; 3],
-    /// Cumulative counts per bucket, then +Inf.
-    latency_buckets: [AtomicU64; BUCKETS.len() + 1],
-    latency_sum_micros: AtomicU64,
+    decision_latency: Histogram,
+    /// From a decision's answer to the first witnessed checkpoint covering
+    /// its receipt.
+    checkpoint_latency: Histogram,
+    awaiting_witness: Mutex<std::collections::VecDeque<(u64, Instant)>>,
     log: Mutex<Option<LogSource>>,
     /// The witnessed size seen last, and when it last changed.
     witnessed_moved: Mutex<(u64, Instant)>,
@@ -44,8 +87,9 @@ impl Default for Metrics {
     fn default() -> Metrics {
         Metrics {
             decisions: Default::default(),
-            latency_buckets: Default::default(),
-            latency_sum_micros: AtomicU64::new(0),
+            decision_latency: Histogram::default(),
+            checkpoint_latency: Histogram::default(),
+            awaiting_witness: Mutex::new(std::collections::VecDeque::new()),
             log: Mutex::new(None),
             witnessed_moved: Mutex::new((0, Instant::now())),
         }
@@ -72,17 +116,37 @@ impl Metrics {
         }
     }
 
-    /// One decision answered after `took` (durable by then).
-    pub fn record_decision(&self, outcome: Outcome, took: Duration) {
+    /// One decision answered after `took` (durable by then), whose receipt
+    /// is `receipt_seq`.
+    pub fn record_decision(&self, outcome: Outcome, took: Duration, receipt_seq: Option<u64>) {
         self.decisions[outcome_index(outcome)].fetch_add(1, Ordering::Relaxed);
-        let seconds = took.as_secs_f64();
-        let bucket = BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(BUCKETS.len());
-        self.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        self.latency_sum_micros.fetch_add(micros, Ordering::Relaxed);
+        self.decision_latency.observe(took);
+        let logged = self.log.lock().map(|log| log.is_some()).unwrap_or(false);
+        if let (true, Some(seq), Ok(mut awaiting)) =
+            (logged, receipt_seq, self.awaiting_witness.lock())
+        {
+            if awaiting.len() >= AWAITING_WITNESS {
+                awaiting.pop_front();
+            }
+            awaiting.push_back((seq, Instant::now()));
+        }
+    }
+
+    /// The witnessed size is now `size`: every receipt below it is covered.
+    pub fn observe_witnessed(&self, size: u64) {
+        let Ok(mut awaiting) = self.awaiting_witness.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        awaiting.retain(|(seq, at)| {
+            if *seq < size {
+                self.checkpoint_latency
+                    .observe(now.saturating_duration_since(*at));
+                false
+            } else {
+                true
+            }
+        });
     }
 
     /// The exposition, with the approval queue's length supplied.
@@ -103,27 +167,18 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE delego_approvals_pending gauge");
         let _ = writeln!(out, "delego_approvals_pending {pending_approvals}");
-        let _ = writeln!(
-            out,
-            "# HELP delego_decision_seconds Time from request to a decision whose receipt is durable."
+        self.decision_latency.render(
+            "delego_decision_seconds",
+            "Time from request to a decision whose receipt is durable.",
+            &mut out,
         );
-        let _ = writeln!(out, "# TYPE delego_decision_seconds histogram");
-        let mut cumulative = 0;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            cumulative += self.latency_buckets[i].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "delego_decision_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+        if self.log.lock().map(|log| log.is_some()).unwrap_or(false) {
+            self.checkpoint_latency.render(
+                "delego_checkpoint_seconds",
+                "Time from a decision's answer to the first witnessed checkpoint covering its receipt.",
+                &mut out,
             );
         }
-        cumulative += self.latency_buckets[BUCKETS.len()].load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "delego_decision_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
-        );
-        let sum = self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "delego_decision_seconds_sum {sum}");
-        let _ = writeln!(out, "delego_decision_seconds_count {cumulative}");
         let gauges = self
             .log
             .lock()
@@ -177,9 +232,9 @@ mod tests {
     #[test]
     fn counts_and_buckets_are_cumulative() {
         let metrics = Metrics::new();
-        metrics.record_decision(Outcome::Allow, Duration::from_micros(300));
-        metrics.record_decision(Outcome::Deny, Duration::from_millis(3));
-        metrics.record_decision(Outcome::Deny, Duration::from_secs(2));
+        metrics.record_decision(Outcome::Allow, Duration::from_micros(300), Some(0));
+        metrics.record_decision(Outcome::Deny, Duration::from_millis(3), Some(1));
+        metrics.record_decision(Outcome::Deny, Duration::from_secs(2), Some(2));
         let text = metrics.render(4);
         assert!(text.contains("delego_decisions_total{outcome=\"allow\"} 1\n"));
         assert!(text.contains("delego_decisions_total{outcome=\"deny\"} 2\n"));
@@ -197,5 +252,17 @@ mod tests {
         let text = metrics.render(0);
         assert!(text.contains("delego_log_size 10\n"));
         assert!(text.contains("delego_log_unwitnessed_leaves 3\n"));
+        metrics.record_decision(Outcome::Allow, Duration::from_millis(1), Some(3));
+        metrics.record_decision(Outcome::Allow, Duration::from_millis(1), Some(4));
+        metrics.observe_witnessed(4);
+        let text = metrics.render(0);
+        assert!(
+            text.contains("delego_checkpoint_seconds_count 1\n"),
+            "{text}"
+        );
+        metrics.observe_witnessed(5);
+        assert!(metrics
+            .render(0)
+            .contains("delego_checkpoint_seconds_count 2\n"));
     }
 }

@@ -249,7 +249,7 @@ async fn propose<S: LedgerStore>(
     .await?;
     state
         .metrics
-        .record_decision(decision.outcome, started.elapsed());
+        .record_decision(decision.outcome, started.elapsed(), decision.receipt_seq);
     if let Some((delivery, body)) = notification {
         delivery.send(body);
     }
@@ -276,7 +276,7 @@ async fn resolve<S: LedgerStore>(
     let decision = blocking(move || Ok(firewall.resolve(&id, action)?)).await?;
     state
         .metrics
-        .record_decision(decision.outcome, started.elapsed());
+        .record_decision(decision.outcome, started.elapsed(), decision.receipt_seq);
     Ok(decision_response(&decision))
 }
 
