@@ -151,6 +151,15 @@ impl Metrics {
 
     /// The exposition, with the approval queue's length supplied.
     pub fn render(&self, pending_approvals: usize) -> String {
+        let gauges = self
+            .log
+            .lock()
+            .ok()
+            .and_then(|log| log.as_ref().map(|source| source()));
+        // What a scrape sees witnessed counts, even between the watcher's looks.
+        if let Some(log) = gauges {
+            self.observe_witnessed(log.witnessed_size);
+        }
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -179,11 +188,6 @@ impl Metrics {
                 &mut out,
             );
         }
-        let gauges = self
-            .log
-            .lock()
-            .ok()
-            .and_then(|log| log.as_ref().map(|f| f()));
         if let Some(log) = gauges {
             let age = match self.witnessed_moved.lock() {
                 Ok(mut moved) => {
@@ -247,14 +251,15 @@ mod tests {
         assert!(!text.contains("delego_log_size"), "no log, no log gauges");
         metrics.set_log_source(|| LogGauges {
             size: 10,
-            witnessed_size: 7,
+            witnessed_size: 4,
         });
         let text = metrics.render(0);
         assert!(text.contains("delego_log_size 10\n"));
-        assert!(text.contains("delego_log_unwitnessed_leaves 3\n"));
+        assert!(text.contains("delego_log_unwitnessed_leaves 6\n"));
+        // Receipts 3 and 4 answered; a scrape sees size 4 witnessed: only
+        // receipt 3 is covered.
         metrics.record_decision(Outcome::Allow, Duration::from_millis(1), Some(3));
         metrics.record_decision(Outcome::Allow, Duration::from_millis(1), Some(4));
-        metrics.observe_witnessed(4);
         let text = metrics.render(0);
         assert!(
             text.contains("delego_checkpoint_seconds_count 1\n"),
