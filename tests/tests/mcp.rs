@@ -589,19 +589,11 @@ fn stdio_goes_through_the_running_server() {
     let tmp = tempfile::tempdir().unwrap();
     let home = HomeCli::new(tmp.path().join("home"));
     home.init();
-    let admin = add_key(&home, "local-admin", "admin");
     let alice = add_key(&home, "alice", "approver");
     let server = ServerProcess::serve(&home);
-    // What `delego serve` will write for discovery (until it does).
-    std::fs::write(
-        home.dir.join("server.json"),
-        format!(
-            r#"{{"url":"{}","pid":{},"token":"{admin}"}}"#,
-            server.base,
-            server.id()
-        ),
-    )
-    .unwrap();
+    // `delego serve` announced itself in server.json (0600).
+    let announced = std::fs::read_to_string(home.dir.join("server.json")).unwrap();
+    assert!(announced.contains(&server.base), "{announced}");
     let dir = home.dir.display().to_string();
     let mut client = Client::stdio(python, &["--home", &dir, "mcp"]);
     check_tools(&mut client);
