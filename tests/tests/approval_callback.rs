@@ -217,6 +217,15 @@ fn a_parked_action_is_notified_and_approved_by_a_signed_callback() {
     );
     assert_eq!(status, 200);
     assert_eq!(member(&again, "status").as_str(), Some("approved"));
+    // A later deny under the same nonce cannot change the status again.
+    let (status, flipped) = post(
+        &server.base,
+        path,
+        None,
+        &callback(&alice, &id, "deny", &nonce),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(member(&flipped, "status").as_str(), Some("approved"));
 
     // The agent releases it with the same action, once.
     let (status, released) = post(
