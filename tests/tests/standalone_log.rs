@@ -24,25 +24,29 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-fn log_server(dir: &Path, witnesses: &[String]) -> ServerProcess {
+/// `delego log-server` in `dir/log` for `origins`, with the append tokens
+/// in `tokens` and the given witness flags.
+fn log_server(dir: &Path, origins: &[&str], tokens: &Path, witnesses: &[String]) -> ServerProcess {
     let mut args: Vec<String> = [
         "log-server",
         "--dir",
         path(&dir.join("log")),
         "--listen",
         "127.0.0.1:0",
-        "--origin",
-        ORIGIN,
-        "--append-token-file",
-        path(&dir.join("append.token")),
-        "--interval-ms",
-        "100",
     ]
     .map(str::to_owned)
     .to_vec();
+    for origin in origins {
+        args.extend(["--origin".to_owned(), (*origin).to_owned()]);
+    }
+    args.extend([
+        "--append-token-file".to_owned(),
+        path(tokens).to_owned(),
+        "--interval-ms".to_owned(),
+        "50".to_owned(),
+    ]);
     for w in witnesses {
-        args.push("--witness".into());
-        args.push(w.clone());
+        args.extend(["--witness".to_owned(), w.clone()]);
     }
     ServerProcess::start(args)
 }
@@ -94,7 +98,7 @@ fn firewall_log_server_and_two_witnesses_and_the_attacks_that_fail() {
     write_file(&dir.join("append.token"), format!("{TOKEN}\n"));
 
     // The log's key exists from its first start; the witnesses follow it.
-    let first = log_server(dir, &[]);
+    let first = log_server(dir, &[ORIGIN], &dir.join("append.token"), &[]);
     let log_key = first
         .next_line(Duration::from_secs(10))
         .and_then(|l| l.strip_prefix("log key: ").map(str::to_owned))
@@ -130,7 +134,7 @@ fn firewall_log_server_and_two_witnesses_and_the_attacks_that_fail() {
         witness_keys.push(vkey);
         witnesses.push(server);
     }
-    let log = log_server(dir, &witness_flags);
+    let log = log_server(dir, &[ORIGIN], &dir.join("append.token"), &witness_flags);
 
     // The firewall appends to it.
     let home = HomeCli::new(dir.join("firewall"));
@@ -288,21 +292,7 @@ fn one_log_server_hosts_a_log_per_firewall_ledger() {
         &dir.join("tokens"),
         format!("{} token-alpha\n{} token-beta\n", origins[0], origins[1]),
     );
-    let server = ServerProcess::start([
-        "log-server",
-        "--dir",
-        path(&dir.join("log")),
-        "--listen",
-        "127.0.0.1:0",
-        "--origin",
-        origins[0],
-        "--origin",
-        origins[1],
-        "--append-token-file",
-        path(&dir.join("tokens")),
-        "--interval-ms",
-        "50",
-    ]);
+    let server = log_server(dir, &origins, &dir.join("tokens"), &[]);
     let keys: Vec<String> = (0..2)
         .map(|_| {
             server
