@@ -31,6 +31,10 @@ pub enum KeysCommand {
     List,
 }
 
+/// The caller name of `delego serve`'s per-run admin key (in server.json,
+/// never in api_keys.json); no stored key may take it.
+pub const SESSION_ADMIN: &str = "local-admin";
+
 pub fn keys_file(home: &Home) -> PathBuf {
     home.dir.join("api_keys.json")
 }
@@ -76,6 +80,9 @@ pub fn run(home: &Home, command: &KeysCommand) -> anyhow::Result<Outcome> {
     let mut keys = load(home)?;
     match command {
         KeysCommand::Add { name, role } => {
+            if name == SESSION_ADMIN {
+                bail!("{SESSION_ADMIN:?} is reserved for the local admin key of a running `delego serve`");
+            }
             let role = Role::parse(role).ok_or_else(|| {
                 anyhow!("unknown role {role:?}: use agent, approver, auditor or admin")
             })?;

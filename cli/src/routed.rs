@@ -103,15 +103,29 @@ pub fn resolve(
 
 pub fn log(server: RunningServer, lines: usize, json: bool) -> anyhow::Result<Outcome> {
     let remote = backend(server)?;
-    let tail = lines.min(1_000);
-    let items = RemoteBackend::items(
-        remote.call(&format!("/v1/receipts?tail={tail}"), None)?,
-        "receipts",
-    )?;
-    let receipts = items
-        .iter()
-        .map(|item| Receipt::from_value(item).context("the server sent an unreadable receipt"))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let read = |path: &str| -> anyhow::Result<Vec<Receipt>> {
+        RemoteBackend::items(remote.call(path, None)?, "receipts")?
+            .iter()
+            .map(|item| Receipt::from_value(item).context("the server sent an unreadable receipt"))
+            .collect()
+    };
+    // The newest receipt fixes the range; the API pages at most 1,000 at a
+    // time, so longer tails are read page by page, as in-process.
+    let Some(newest) = read("/v1/receipts?tail=1")?.pop() else {
+        return Ok(Outcome::Success);
+    };
+    let end = newest.payload.seq + 1;
+    let mut next = end.saturating_sub(lines as u64);
+    let mut receipts = Vec::new();
+    while next < end {
+        let limit = (end - next).min(1_000);
+        let page = read(&format!("/v1/receipts?from={next}&limit={limit}"))?;
+        if page.is_empty() {
+            break;
+        }
+        next += page.len() as u64;
+        receipts.extend(page);
+    }
     print_receipts(&receipts, json);
     Ok(Outcome::Success)
 }

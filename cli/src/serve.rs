@@ -56,7 +56,7 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
     let mut random = [0u8; 24];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut random);
     let session_token = session_keys.add(
-        "local-admin",
+        crate::keys_cmd::SESSION_ADMIN,
         delego_firewall::api::keys::Role::Admin,
         random,
         delego_firewall::time::format_utc(firewall.now_micros()),

@@ -96,3 +96,26 @@ fn commands_through_a_running_server_print_what_they_print_in_process() {
     assert_eq!(after.code, 0, "{after}");
     assert_eq!(after.stdout, "No pending approvals.\n");
 }
+
+/// `log -n N` beyond the API's 1,000-receipt page prints the same through
+/// the server as in-process; unknown paths are 404 (not the MCP layer's
+/// 401); the session admin's name cannot be taken by a stored key.
+#[test]
+fn long_logs_unknown_paths_and_the_reserved_admin_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = HomeCli::new(dir.path().join("home"));
+    home.init();
+    let reserved = home.run(["keys", "add", "local-admin", "--role", "admin"]);
+    assert_eq!(reserved.code, 2, "{reserved}");
+    let agent = delego_e2e::add_key(&home, "bot", "agent");
+    let server = ServerProcess::serve(&home);
+    delego_e2e::propose_over_http(&server.base, &agent, READ, 1_100);
+    let (status, _) = delego_e2e::http_call(&server.base, None, "/nope", None);
+    assert_eq!(status, 404);
+    let through = home.run(["log", "-n", "1050", "--json"]);
+    assert_eq!(through.code, 0, "{through}");
+    assert_eq!(through.stdout.lines().count(), 1_050);
+    server.kill();
+    let direct = home.run(["log", "-n", "1050", "--json"]);
+    assert_eq!(direct.stdout, through.stdout);
+}

@@ -50,14 +50,9 @@ pub fn mount<S: LedgerStore>(app: Router, state: &Arc<ApiState<S>>) -> Router {
         Arc::new(NeverSessionManager::default()),
         config,
     );
-    app.merge(
-        Router::new()
-            .route_service(PATH, service)
-            .layer(middleware::from_fn_with_state(
-                state.clone(),
-                require_agent::<S>,
-            )),
-    )
+    app.merge(Router::new().route_service(PATH, service).route_layer(
+        middleware::from_fn_with_state(state.clone(), require_agent::<S>),
+    ))
 }
 
 /// Lets a request through only with an agent (or admin) key, which it then
