@@ -35,11 +35,22 @@ pub struct RunningServer {
 // ======================================================================
 pub fn running_server(home: &Home) -> anyhow::Result<Option<RunningServer>> {
     let path = home.dir.join("server.json");
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
+    let meta = match fs::metadata(&path) {
+        Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
+    // Only a file as `delego serve` writes it is trusted with the token:
+    // readable by its owner alone.
+    use std::os::unix::fs::PermissionsExt as _;
+    if meta.permissions().mode() & 0o077 != 0 {
+        bail!(
+            "{} is readable by other users; remove it (a running `delego serve` writes it 0600)",
+            path.display()
+        );
+    }
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let value = parse(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let field = |name: &str| value.as_object().and_then(|m| m.get(name));
     let (Some(Value::String(url)), Some(Value::String(token))) = (field("url"), field("token"))
@@ -49,8 +60,13 @@ pub fn running_server(home: &Home) -> anyhow::Result<Option<RunningServer>> {
             path.display()
         );
     };
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        bail!("{}: \"url\" is not an http(s) URL: {url:?}", path.display());
+    // The local admin token never leaves this host.
+    let loopback = ["http://127.0.0.1:", "http://[::1]:", "http://localhost:"];
+    if !loopback.iter().any(|prefix| url.starts_with(prefix)) {
+        bail!(
+            "{}: \"url\" must be a loopback http:// address, not {url:?}",
+            path.display()
+        );
     }
     // A dead server's file: its port may belong to another process now,
     // which must never receive the token.

@@ -21,7 +21,7 @@ use delego_spec::token::{TokenIssuer, DEFAULT_TTL_SECONDS};
 
 /// What must never be committed when a home lives inside a repository: the
 /// reference's list, plus the RocksDB store.
-const GITIGNORE: &str = "# delego runtime state — do not commit secrets or the audit ledger.\nsigning_key.pem\ntoken_key.pem\naudit.log.jsonl\napprovals.jsonl\n*.lock\nstore/\ngateway.json\n";
+const GITIGNORE: &str = "# delego runtime state — do not commit secrets or the audit ledger.\nsigning_key.pem\ntoken_key.pem\naudit.log.jsonl\napprovals.jsonl\n*.lock\nstore/\ngateway.json\n# Secrets of delego's own surfaces: the log's signing key, the API's\n# (hashed) keys, a running server's local admin token.\nlog.key\napi_keys.json\nserver.json\nserver.json.partial\nnotifications.jsonl\n";
 
 /// The files of one home.
 pub struct Home {

@@ -116,6 +116,9 @@ fn init_creates_the_home() {
         "audit.log.jsonl",
         "approvals.jsonl",
         "store/",
+        "log.key",
+        "api_keys.json",
+        "server.json",
     ] {
         assert!(
             gitignore.lines().any(|l| l == entry),

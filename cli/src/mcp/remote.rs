@@ -206,26 +206,33 @@ mod tests {
 
     #[test]
     fn discovery_reads_only_a_well_formed_file_of_a_live_server() {
+        use std::os::unix::fs::PermissionsExt as _;
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         let home = Home { dir: dir.clone() };
         assert_eq!(running_server(&home).unwrap(), None);
         let file = dir.join("server.json");
-        fs::write(&file, "{not json").unwrap();
+        let write = |text: &str| {
+            fs::write(&file, text).unwrap();
+            fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
+        };
+        write("{not json");
         assert!(running_server(&home).is_err());
-        fs::write(&file, r#"{"url":"ftp://x","token":"t"}"#).unwrap();
+        write(r#"{"url":"ftp://x","token":"t"}"#);
         assert!(running_server(&home).is_err());
-        fs::write(&file, r#"{"url":"http://127.0.0.1:1"}"#).unwrap();
+        // The token never goes to another host.
+        write(r#"{"url":"http://203.0.113.7:7300","token":"t"}"#);
+        assert!(running_server(&home).is_err());
+        write(r#"{"url":"http://127.0.0.1:1"}"#);
         assert!(running_server(&home).is_err());
         // Nothing listens on port 1 of loopback: stale, so none.
-        fs::write(&file, r#"{"url":"http://127.0.0.1:1","token":"t"}"#).unwrap();
+        write(r#"{"url":"http://127.0.0.1:1","token":"t"}"#);
         assert_eq!(running_server(&home).unwrap(), None);
         // A dead process's file is stale whatever answers at its URL.
-        fs::write(
-            &file,
-            r#"{"url":"http://127.0.0.1:1","pid":2147483646,"token":"t"}"#,
-        )
-        .unwrap();
+        write(r#"{"url":"http://127.0.0.1:1","pid":2147483646,"token":"t"}"#);
         assert_eq!(running_server(&home).unwrap(), None);
+        // Readable by others: not trusted.
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(running_server(&home).is_err());
     }
 }
