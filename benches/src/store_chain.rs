@@ -6,9 +6,6 @@ use delego_firewall::store::{LedgerStore, StoreError};
 use delego_spec::chain::ChainVerifier;
 use delego_spec::keys::VerifyingKey;
 
-/// Receipts read per page.
-const PAGE: usize = 10_000;
-
 /// Why a store's ledger did not verify.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreChainError {
@@ -27,28 +24,23 @@ pub fn verify_store_chain<S: LedgerStore>(
 ) -> Result<u64, StoreChainError> {
     let mut verifier = ChainVerifier::new(key, None);
     let mut next = 0u64;
-    loop {
-        let page = store.receipts(next, PAGE)?;
-        if page.is_empty() {
-            break;
+    let walked = delego_firewall::store::for_each_receipt(store, |receipt| {
+        if receipt.payload.seq != next {
+            return Err(StoreChainError::Gap {
+                expected: next,
+                found: receipt.payload.seq,
+            });
         }
-        for receipt in &page {
-            if receipt.payload.seq != next {
-                return Err(StoreChainError::Gap {
-                    expected: next,
-                    found: receipt.payload.seq,
-                });
-            }
-            verifier.push_line(&receipt.to_reference_line());
-            next += 1;
-        }
-    }
+        verifier.push_line(&receipt.to_reference_line());
+        next += 1;
+        Ok(())
+    })?;
     let report = verifier.finish();
     match report.problems.first() {
         Some(first) => Err(StoreChainError::Invalid {
             count: report.problems.len(),
             first: first.clone(),
         }),
-        None => Ok(next),
+        None => Ok(walked),
     }
 }

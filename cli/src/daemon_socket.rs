@@ -245,18 +245,11 @@ fn dispatch(request: &Map, state: &DaemonState) -> Result<Value, OpError> {
                 ));
             }
             let mut verifier = ChainVerifier::new(&state.ledger_key, None);
-            let store = firewall.store();
-            let mut next = 0;
-            loop {
-                let page = store.receipts(next, 10_000).map_err(engine)?;
-                if page.is_empty() {
-                    break;
-                }
-                for receipt in &page {
-                    verifier.push_line(&receipt.to_reference_line());
-                }
-                next += page.len() as u64;
-            }
+            delego_firewall::store::for_each_receipt(firewall.store().as_ref(), |receipt| {
+                verifier.push_line(&receipt.to_reference_line());
+                Ok::<(), delego_firewall::store::StoreError>(())
+            })
+            .map_err(engine)?;
             let report = verifier.finish();
             let mut map = Map::new();
             map.insert("valid".into(), report.problems.is_empty().into());

@@ -20,7 +20,6 @@ use delego_spec::Receipt;
 use crate::exit::Outcome;
 use crate::home::Home;
 use crate::trust::TrustArgs;
-use delego_firewall::store::LedgerStore as _;
 
 /// Ledgers larger than this show a progress bar (on a terminal).
 const PROGRESS_THRESHOLD_BYTES: u64 = 8 * 1024 * 1024;
@@ -182,20 +181,14 @@ fn walk_store(
     mut matcher: Option<&mut CheckpointMatcher>,
 ) -> anyhow::Result<()> {
     let store = home.open_store()?;
-    let mut next = 0;
-    loop {
-        let receipts = store.receipts(next, 10_000)?;
-        if receipts.is_empty() {
-            return Ok(());
+    delego_firewall::store::for_each_receipt(store.as_ref(), |receipt| {
+        verifier.push_line(&receipt.to_reference_line());
+        if let Some(matcher) = matcher.as_deref_mut() {
+            matcher.push_leaf(receipt.canonical_json().as_bytes());
         }
-        for receipt in &receipts {
-            verifier.push_line(&receipt.to_reference_line());
-            if let Some(matcher) = matcher.as_deref_mut() {
-                matcher.push_leaf(receipt.canonical_json().as_bytes());
-            }
-        }
-        next += receipts.len() as u64;
-    }
+        Ok::<(), anyhow::Error>(())
+    })?;
+    Ok(())
 }
 
 fn walk_file(

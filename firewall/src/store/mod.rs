@@ -99,3 +99,25 @@ pub trait LedgerStore: Send + Sync + 'static {
     /// Writes the batch atomically and durably.
     fn commit(&self, batch: &Batch) -> Result<(), StoreError>;
 }
+
+/// Receipts read per page by [`for_each_receipt`].
+const RECEIPT_PAGE: usize = 10_000;
+
+/// Calls `f` with every receipt of `store` in seq order, read in pages so a
+/// large ledger never sits in memory. Stops at the first error of `f`.
+pub fn for_each_receipt<S: LedgerStore + ?Sized, E: From<StoreError>>(
+    store: &S,
+    mut f: impl FnMut(&Receipt) -> Result<(), E>,
+) -> Result<u64, E> {
+    let mut next = 0u64;
+    loop {
+        let page = store.receipts(next, RECEIPT_PAGE)?;
+        if page.is_empty() {
+            return Ok(next);
+        }
+        for receipt in &page {
+            f(receipt)?;
+        }
+        next += page.len() as u64;
+    }
+}
