@@ -224,7 +224,7 @@ fn configs(args: &LogServerArgs) -> anyhow::Result<Vec<(PathBuf, LogConfig)>> {
 /// A future completing on SIGTERM or SIGINT. The handlers are installed
 /// here, before the server announces itself, so that a signal sent as soon
 /// as the address is printed is never missed.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;

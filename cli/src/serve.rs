@@ -94,8 +94,9 @@ pub fn run(home: &Home, listen: &str) -> anyhow::Result<Outcome> {
             // A dropped sender is a stop too.
             let _ = stopped.wait_for(|stop| *stop).await;
         };
+        let shutdown = crate::log_cmd::shutdown_signal()?;
         let signal = tokio::spawn(async move {
-            shutdown_signal().await;
+            shutdown.await;
             let _ = stop.send(true);
         });
         let sequencer = log
@@ -168,21 +169,4 @@ fn approval_delivery(home: &Home) -> anyhow::Result<Option<Arc<ApprovalDelivery>
         DeliveryConfig::from_value(&value).with_context(|| format!("{}", path.display()))?;
     let book = NonceBook::open(&home.dir.join("notifications.jsonl"))?;
     Ok(Some(Arc::new(ApprovalDelivery::new(config, book)?)))
-}
-
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate => {},
-    }
 }

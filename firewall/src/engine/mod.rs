@@ -92,12 +92,20 @@ pub enum FirewallError {
     /// Committed to the ledger but not (yet) in the transparency log; it is
     /// published again before anything newer, and never reported executed.
     #[error("{0}; the decision is recorded in the ledger but was not acknowledged")]
-    Log(#[from] SinkError),
+    Log(SinkError),
     #[error("the firewall has stopped")]
     Stopped,
     /// A signing thread failed; the batch was not committed.
     #[error("signing failed; nothing was recorded")]
     Signing,
+}
+
+// Not `#[from]`: that would also make the sink error the `source`, and a
+// report of the chain (`{:#}`) would print its message twice.
+impl From<SinkError> for FirewallError {
+    fn from(error: SinkError) -> FirewallError {
+        FirewallError::Log(error)
+    }
 }
 
 /// Everything the engine needs besides the store and the policy.
