@@ -79,6 +79,8 @@ pub struct Metrics {
     checkpoint_latency: Histogram,
     awaiting_witness: Mutex<std::collections::VecDeque<(u64, Instant)>>,
     log: Mutex<Option<LogSource>>,
+    /// Whether `log` is set, read on every decision without a lock.
+    logged: std::sync::atomic::AtomicBool,
     /// The witnessed size seen last, and when it last changed.
     witnessed_moved: Mutex<(u64, Instant)>,
 }
@@ -90,6 +92,7 @@ impl Default for Metrics {
             decision_latency: Histogram::default(),
             checkpoint_latency: Histogram::default(),
             awaiting_witness: Mutex::new(std::collections::VecDeque::new()),
+            logged: std::sync::atomic::AtomicBool::new(false),
             log: Mutex::new(None),
             witnessed_moved: Mutex::new((0, Instant::now())),
         }
@@ -113,6 +116,7 @@ impl Metrics {
     pub fn set_log_source(&self, source: impl Fn() -> LogGauges + Send + Sync + 'static) {
         if let Ok(mut log) = self.log.lock() {
             *log = Some(Box::new(source));
+            self.logged.store(true, Ordering::Release);
         }
     }
 
@@ -121,7 +125,7 @@ impl Metrics {
     pub fn record_decision(&self, outcome: Outcome, took: Duration, receipt_seq: Option<u64>) {
         self.decisions[outcome_index(outcome)].fetch_add(1, Ordering::Relaxed);
         self.decision_latency.observe(took);
-        let logged = self.log.lock().map(|log| log.is_some()).unwrap_or(false);
+        let logged = self.logged.load(Ordering::Acquire);
         if let (true, Some(seq), Ok(mut awaiting)) =
             (logged, receipt_seq, self.awaiting_witness.lock())
         {
@@ -181,7 +185,7 @@ impl Metrics {
             "Time from request to a decision whose receipt is durable.",
             &mut out,
         );
-        if self.log.lock().map(|log| log.is_some()).unwrap_or(false) {
+        if self.logged.load(Ordering::Acquire) {
             self.checkpoint_latency.render(
                 "delego_checkpoint_seconds",
                 "Time from a decision's answer to the first witnessed checkpoint covering its receipt.",
